@@ -1,0 +1,1 @@
+"""News search: extraction, a Whoosh index and a falcon HTTP API."""

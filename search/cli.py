@@ -1,0 +1,109 @@
+"""The two commands: ``search-reindex`` and ``search-serve``. Thin on purpose.
+
+Each parses flags, calls one library entry point, and prints the outcome. A fatal
+error prints one line naming the problem and what to do, and exits non-zero; a
+completed reindex exits 0 even when some files were skipped (they are listed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from search.config import DEFAULT_INDEX_DIR, Settings
+from search.errors import LockHeld, ReindexError
+from search.indexer import Indexer
+from search.store import IndexStore
+
+EXIT_FATAL = 2
+EXIT_LOCKED = 3
+PLAIN_PROGRESS_EVERY_S = 5.0
+
+
+class BarProgress:
+    """A tqdm bar with rate and ETA, for a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, unit="article", file=stream, dynamic_ncols=True)
+
+    def update(self, done: int, total: int) -> None:
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+        if done == total:
+            self.bar.close()
+
+
+class LineProgress:
+    """A plain line every few seconds, for logs and cron mail."""
+
+    def __init__(self, stream: TextIO, every_s: float = PLAIN_PROGRESS_EVERY_S) -> None:
+        self.stream = stream
+        self.every_s = every_s
+        self.started = time.monotonic()
+        self.last = self.started
+
+    def update(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every_s and done not in (0, total):
+            return
+        self.last = now
+        rate = done / (now - self.started) if now > self.started else 0.0
+        eta = (total - done) / rate if rate else 0.0
+        print(f"extracted {done}/{total} articles ({rate:.0f}/s, eta {eta:.0f}s)", file=self.stream)
+        self.stream.flush()
+
+
+def reindex_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="search-reindex", description="Build or update the search index from article files."
+    )
+    parser.add_argument("sources", nargs="+", type=Path, help="folders or files of articles")
+    parser.add_argument("--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX_DIR})")
+    parser.add_argument("--full", action="store_true", help="rebuild from scratch into a new generation")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--wait", action="store_true", help="wait for a running reindex instead of exiting")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for extraction")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(index_dir=args.index)
+    progress = None
+    if not args.quiet:
+        progress = BarProgress(sys.stderr) if sys.stderr.isatty() else LineProgress(sys.stderr)
+    indexer = Indexer(IndexStore(settings.index_dir), jobs=max(1, args.jobs))
+    try:
+        summary = indexer.reindex(args.sources, full=args.full, progress=progress, wait=args.wait)
+    except LockHeld as exc:
+        print(f"search-reindex: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except ReindexError as exc:
+        print(f"search-reindex: error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.render())
+    return 0
+
+
+def serve_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="search-serve", description="Serve the search API under gunicorn.")
+    parser.add_argument("--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX_DIR})")
+    parser.add_argument("--bind", default=None, help="HOST:PORT (default 127.0.0.1:8000)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(index_dir=args.index, bind=args.bind, workers=args.workers)
+    env = dict(
+        os.environ,
+        SEARCH_INDEX_DIR=str(settings.index_dir.resolve()),
+        SEARCH_BIND=settings.bind,
+        SEARCH_WORKERS=str(settings.workers),
+    )
+    print(f"Serving {settings.index_dir} at http://{settings.bind}/ (Ctrl-C stops)", flush=True)
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:search.gunicorn_conf"]
+    os.execve(sys.executable, command, env)
+    return 0  # not reached: the process is gunicorn now

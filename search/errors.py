@@ -1,0 +1,92 @@
+"""The exception tree.
+
+Every error the service raises on purpose derives from ``SearchServiceError`` and
+carries a stable machine-readable ``code``; the HTTP layer maps each class to a status
+and the CLI prints its message. Anything else is a bug and is logged, never shown.
+
+    SearchServiceError
+    ├── RequestError                (4xx: the caller can fix it)
+    │   ├── InvalidParameter        400 invalid_parameter
+    │   ├── InvalidQuery            400 invalid_query
+    │   └── NotFound                404 not_found
+    ├── ServiceUnavailable          (503: try again later)
+    │   ├── IndexUnavailable        503 index_unavailable
+    │   └── SearchTimeout           503 search_timeout
+    ├── ArticleError                one input file or record is unusable (skipped)
+    └── ReindexError                the whole run cannot proceed
+        └── LockHeld                another reindex holds the index
+"""
+
+from __future__ import annotations
+
+
+class SearchServiceError(Exception):
+    """Base of all deliberate errors."""
+
+    code = "error"
+    status = 500
+
+
+class RequestError(SearchServiceError):
+    """The request is wrong; the message says how to fix it."""
+
+    status = 400
+
+
+class InvalidParameter(RequestError):
+    """A query-string parameter is missing, malformed or out of range."""
+
+    code = "invalid_parameter"
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+
+
+class InvalidQuery(RequestError):
+    """The ``q`` text cannot be understood."""
+
+    code = "invalid_query"
+
+
+class NotFound(RequestError):
+    """No such document or route."""
+
+    code = "not_found"
+    status = 404
+
+
+class ServiceUnavailable(SearchServiceError):
+    """The service cannot answer right now, but may soon."""
+
+    status = 503
+
+
+class IndexUnavailable(ServiceUnavailable):
+    """No index has been built yet at the configured location."""
+
+    code = "index_unavailable"
+
+
+class SearchTimeout(ServiceUnavailable):
+    """The search ran past its time limit and was stopped."""
+
+    code = "search_timeout"
+
+
+class ArticleError(SearchServiceError):
+    """One input file (or one record of it) cannot be turned into an article."""
+
+    code = "bad_article"
+
+
+class ReindexError(SearchServiceError):
+    """The reindex run as a whole cannot proceed."""
+
+    code = "reindex_failed"
+
+
+class LockHeld(ReindexError):
+    """Another reindex is writing to this index."""
+
+    code = "locked"

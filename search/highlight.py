@@ -1,0 +1,141 @@
+"""Escaped snippets with ``<mark>``: the only HTML the API ever sends.
+
+Whoosh's own highlighter re-runs the full analyzer over a whole stored body for
+every hit, which dominates search time. Here a body is split with a plain regex
+(the same token pattern as the index), and only distinct words go through the
+analyzer, through a per-process cache, so a word is stemmed once however often it
+is seen. Fragments are windows of about ``FRAGMENT_CHARS`` around clusters of
+matches, the best (most distinct query words, then most matches) first chosen and
+then shown in text order. Text is escaped piece by piece, so nothing from an
+article can ever become markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from search.schema import TOKEN_PATTERN, text_analyzer
+
+FRAGMENT_CHARS = 200
+MAX_FRAGMENTS = 3
+LEAD_CHARS = 60
+TOKEN = re.compile(TOKEN_PATTERN)
+_ANALYZER = text_analyzer()
+
+
+@lru_cache(maxsize=200_000)
+def analyzed(word: str) -> str | None:
+    """The index form of one word (lower-cased, stemmed), None for a stop word."""
+    for token in _ANALYZER(word):
+        return str(token.text)
+    return None
+
+
+@dataclass(frozen=True)
+class _Fragment:
+    start: int
+    end: int
+    matches: tuple[tuple[int, int], ...]
+    distinct: int
+
+
+def _matches(text: str, terms: frozenset[str], form: Callable[[str], str | None]) -> list[tuple[int, int, str]]:
+    found = []
+    for match in TOKEN.finditer(text):
+        key = form(match.group())
+        if key is not None and key in terms:
+            found.append((match.start(), match.end(), key))
+    return found
+
+
+def _snap_start(text: str, match_start: int) -> int:
+    """Where a fragment leading to ``match_start`` begins: its paragraph or sentence
+    start when near, else a word start about ``LEAD_CHARS`` before."""
+    floor = max(0, match_start - LEAD_CHARS)
+    paragraph = text.rfind("\n", floor, match_start)
+    if paragraph != -1:
+        return paragraph + 1
+    sentence = text.rfind(". ", floor, match_start)
+    if sentence != -1:
+        return sentence + 2
+    if floor == 0:
+        return 0
+    space = text.find(" ", floor, match_start)
+    return space + 1 if space != -1 else match_start
+
+
+def _snap_end(text: str, position: int) -> int:
+    if position >= len(text):
+        return len(text)
+    space = text.find(" ", position)
+    return space if space != -1 else len(text)
+
+
+def _fragments(text: str, found: list[tuple[int, int, str]], size: int) -> list[_Fragment]:
+    """Group matches into windows of about ``size`` characters."""
+    fragments: list[_Fragment] = []
+    i = 0
+    previous_end = 0
+    while i < len(found):
+        start = max(_snap_start(text, found[i][0]), previous_end)
+        limit = start + size
+        group = [found[i]]
+        j = i + 1
+        while j < len(found) and found[j][1] <= limit:
+            group.append(found[j])
+            j += 1
+        end = _snap_end(text, max(limit, group[-1][1]))
+        previous_end = end
+        fragments.append(
+            _Fragment(start, end, tuple((s, e) for s, e, _ in group), len({k for _, _, k in group}))
+        )
+        i = j
+    return fragments
+
+
+def render(text: str, start: int, end: int, marks: tuple[tuple[int, int], ...]) -> str:
+    """HTML-escaped ``text[start:end]`` with ``<mark>`` around each span in ``marks``."""
+    out = []
+    cursor = start
+    for mark_start, mark_end in marks:
+        out.append(html.escape(text[cursor:mark_start]))
+        out.append(f"<mark>{html.escape(text[mark_start:mark_end])}</mark>")
+        cursor = mark_end
+    out.append(html.escape(text[cursor:end]))
+    return "".join(out).strip()
+
+
+def lead(text: str, size: int = FRAGMENT_CHARS) -> str:
+    """The escaped start of a field, for hits that match elsewhere."""
+    return render(text, 0, _snap_end(text, size) if len(text) > size else len(text), ())
+
+
+def snippets(
+    text: str,
+    terms: frozenset[str],
+    size: int = FRAGMENT_CHARS,
+    limit: int = MAX_FRAGMENTS,
+    form: Callable[[str], str | None] = analyzed,
+) -> list[str]:
+    """Up to ``limit`` escaped fragments of ``text`` with the query's words marked.
+
+    Args:
+        terms: index forms of the query's words (as ``analyzed`` returns them).
+        form: maps a word of the text to its index form.
+    """
+    found = _matches(text, terms, form) if terms else []
+    if not found:
+        return [lead(text, size)] if text else []
+    fragments = _fragments(text, found, size)
+    best = sorted(fragments, key=lambda f: (-f.distinct, -len(f.matches), f.start))[:limit]
+    return [render(text, f.start, f.end, f.matches) for f in sorted(best, key=lambda f: f.start)]
+
+
+def whole(text: str, terms: frozenset[str], form: Callable[[str], str | None] = analyzed) -> str:
+    """All of a short field (a title), escaped, with matches marked."""
+    found = _matches(text, terms, form) if terms else []
+    return render(text, 0, len(text), tuple((s, e) for s, e, _ in found))

@@ -1,0 +1,272 @@
+"""Articles into the index: incremental by content hash, atomic, with a summary.
+
+A run reads every source file's bytes and hashes them. Files whose hash matches
+what the index stored for their path are left alone; new and changed files are
+parsed, cleaned (``search.extract``), their people found (``search.people``) and
+their stories placed (``search.stories``); articles of files that disappeared are
+deleted. ``full=True`` re-reads everything into a new generation.
+
+The engine side (generations, commits, locks) is ``search.store``'s; this module
+decides what to write and counts what happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from search.documents import (
+    Article,
+    RawArticle,
+    Skipped,
+    SourceFile,
+    content_hash,
+    decode,
+    find_sources,
+    parse_source,
+    unpack,
+)
+from search.errors import ArticleError, ReindexError
+from search.extract import Extracted, extract, recurring_paragraphs
+from search.people import Canon, PersonFinder, canonical_people
+from search.schema import to_fields
+from search.store import IndexStore, StoredDoc
+from search.stories import StoryIndex, signature
+
+
+class Progress(Protocol):
+    """Told how far extraction has come; the CLI draws a bar or prints lines."""
+
+    def update(self, done: int, total: int) -> None: ...
+
+
+class _Silent:
+    def update(self, done: int, total: int) -> None:
+        pass
+
+
+@dataclass
+class Summary:
+    """What a reindex did, counted in articles."""
+
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    documents: int = 0
+    generation: str | None = None
+    full: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "skipped": [
+                {"path": s.path, "line": s.line, "reason": s.reason} for s in self.skipped
+            ],
+            "documents": self.documents,
+            "generation": self.generation,
+            "full": self.full,
+            "seconds": round(self.seconds, 2),
+        }
+
+    def render(self) -> str:
+        rate = (self.added + self.updated) / self.seconds if self.seconds else 0.0
+        lines = [
+            f"{'Full rebuild' if self.full else 'Reindex'} done in {self.seconds:.1f}s "
+            f"({rate:.0f} articles/s): {self.added} added, {self.updated} updated, "
+            f"{self.deleted} deleted, {self.unchanged} unchanged, {len(self.skipped)} skipped.",
+            f"Index now holds {self.documents} articles (generation {self.generation}).",
+        ]
+        lines += [f"  skipped {item}" for item in self.skipped]
+        return "\n".join(lines)
+
+
+@dataclass
+class _Scan:
+    """Source files split by what a run must do with them."""
+
+    changed: list[tuple[SourceFile, bytes, str]] = field(default_factory=list)
+    unchanged_paths: set[str] = field(default_factory=set)
+    texts_by_root: dict[Path, list[tuple[SourceFile, bytes]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class Indexer:
+    """Runs reindexes of one index folder with one person finder."""
+
+    def __init__(
+        self, store: IndexStore, finder: PersonFinder | None = None, jobs: int = 1
+    ) -> None:
+        self.store = store
+        self.finder = finder or PersonFinder()
+        self.jobs = jobs
+
+    def reindex(
+        self,
+        sources: list[Path],
+        full: bool = False,
+        progress: Progress | None = None,
+        wait: bool = False,
+    ) -> Summary:
+        """Bring the index in line with ``sources``.
+
+        Raises:
+            ReindexError: a source folder is missing, the index folder is not
+                writable, another reindex holds the lock, or the new index failed
+                its checks. The served index is unchanged in every such case.
+        """
+        started = time.monotonic()
+        with self.store.writing(wait=wait):
+            previous = self.store.stored_docs()
+            full = full or self.store.current_name() is None
+            scan = self._scan(sources, {} if full else _hashes_by_path(previous))
+            kept = [doc for doc in previous if doc.path in scan.unchanged_paths]
+            articles, skipped = self._articles(scan, {doc.id for doc in kept}, progress)
+            summary = self._count(previous, kept, articles, full)
+            summary.skipped = scan.skipped + skipped
+            stories = StoryIndex()
+            for doc in kept:
+                stories.add(doc.id, doc.minhash, doc.story)
+            documents = self._documents(articles, stories)
+            if full:
+                self.store.build(documents, procs=self.jobs)
+            elif articles or summary.deleted:
+                removed = {doc.id for doc in previous if doc.path not in scan.unchanged_paths}
+                self.store.apply(removed, documents)
+            self.store.cleanup()
+        summary.generation = self.store.current_name()
+        summary.documents = len(kept) + len(articles)
+        summary.full = full
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _scan(self, sources: list[Path], known: dict[str, set[str]]) -> _Scan:
+        scan = _Scan()
+        try:
+            files = list(find_sources(sources))
+        except ArticleError as exc:
+            raise ReindexError(f"cannot read source: {exc}") from exc
+        for source in files:
+            try:
+                data = source.path.read_bytes()
+            except OSError as exc:
+                scan.skipped.append(Skipped(source.relative, f"cannot read: {exc.strerror}"))
+                continue
+            digest = content_hash(data)
+            if source.kind == "text":
+                scan.texts_by_root[source.root].append((source, data))
+            if known.get(source.relative) == {digest}:
+                scan.unchanged_paths.add(source.relative)
+            else:
+                scan.changed.append((source, data, digest))
+        return scan
+
+    def _articles(
+        self, scan: _Scan, taken: set[str], progress: Progress | None
+    ) -> tuple[list[Article], list[Skipped]]:
+        """Parse and extract the changed files; find people in all new articles."""
+        progress = progress or _Silent()
+        chrome = {root: _chrome(texts) for root, texts in scan.texts_by_root.items()}
+        extracted: list[tuple[RawArticle, Extracted]] = []
+        skipped: list[Skipped] = []
+        seen = dict.fromkeys(taken, "the index")
+        for source, data, digest in scan.changed:
+            raws, bad = parse_source(source, data, digest)
+            skipped += bad
+            for raw in raws:
+                if raw.id in seen:
+                    skipped.append(Skipped(raw.path, f"duplicate id {raw.id!r} (also in {seen[raw.id]})"))
+                    continue
+                try:
+                    extracted.append((raw, extract(raw, chrome.get(source.root, set()))))
+                    seen[raw.id] = raw.path
+                except ArticleError as exc:
+                    skipped.append(Skipped(raw.path, str(exc)))
+        total = len(extracted)
+        progress.update(0, total)
+        canon = Canon()
+        articles = []
+        for done, ((raw, text), people) in enumerate(
+            zip(extracted, self._people(extracted), strict=True), 1
+        ):
+            articles.append(
+                Article(
+                    id=raw.id,
+                    title=text.title,
+                    body=text.body,
+                    date=text.date,
+                    people=canon(people),
+                    url=text.url,
+                    source=text.source,
+                    path=raw.path,
+                    content_hash=raw.content_hash,
+                )
+            )
+            progress.update(done, total)
+        return articles, skipped
+
+    def _people(self, extracted: list[tuple[RawArticle, Extracted]]) -> Iterator[list[str]]:
+        """People given in a record are taken as mentions; the rest run through NER."""
+        needs_ner = [
+            f"{text.title}\n\n{text.body}"
+            for raw, text in extracted
+            if not isinstance(raw.fields.get("people"), list)
+        ]
+        found = iter(self.finder.people(needs_ner, jobs=self.jobs))
+        for raw, _ in extracted:
+            given = raw.fields.get("people")
+            if isinstance(given, list):
+                yield canonical_people([str(name) for name in given])
+            else:
+                yield next(found)
+
+    @staticmethod
+    def _count(
+        previous: list[StoredDoc], kept: list[StoredDoc], articles: list[Article], full: bool
+    ) -> Summary:
+        before = {doc.id for doc in previous}
+        kept_ids = {doc.id for doc in kept}
+        now = {article.id for article in articles}
+        return Summary(
+            added=len(now - before),
+            updated=len(now & before),
+            deleted=len(before - now - kept_ids),
+            unchanged=len(kept_ids),
+            full=full,
+        )
+
+    @staticmethod
+    def _documents(articles: list[Article], stories: StoryIndex) -> Iterable[dict[str, Any]]:
+        for article in articles:
+            minhash = signature(article.body)
+            article.story = stories.assign(article.id, minhash)
+            yield to_fields(article, minhash)
+
+
+def _hashes_by_path(docs: list[StoredDoc]) -> dict[str, set[str]]:
+    hashes: dict[str, set[str]] = defaultdict(set)
+    for doc in docs:
+        hashes[doc.path].add(doc.content_hash)
+    return hashes
+
+
+def _chrome(files: list[tuple[SourceFile, bytes]]) -> set[str]:
+    """Recurring paragraphs of one source root's plain-text files."""
+    decoded = []
+    for source, data in files:
+        try:
+            decoded.append(decode(unpack(source.path, data)))
+        except ArticleError:
+            continue
+    return recurring_paragraphs(decoded)

@@ -1,0 +1,161 @@
+"""The OpenAPI 3 document of the HTTP API, built from the same constants the code uses.
+
+Parameter names, enums and bounds come from ``search.query``, so the document
+cannot drift from what ``/search`` accepts; a test validates it and compares its
+parameters with ``query.PARAMETERS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from search import query
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _param(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema, "description": description, **extra}
+
+
+SEARCH_PARAMETERS = [
+    _param("q", {"type": "string", "maxLength": query.MAX_Q_CHARS},
+           "Query text: words (all must match), \"phrases\", OR, NOT/-word, title:/body:/people:/date: "
+           "fields, prefix*, word~ (fuzzy), date:[2026-01-01 TO 2026-01-31]. Empty lists every "
+           "document, newest first."),
+    _param("people", {"type": "array", "items": {"type": "string"}},
+           "Exact canonical person; repeat for several (all must match).", explode=True),
+    _param("from", {"type": "string", "format": "date"}, "Earliest date, inclusive (YYYY-MM-DD)."),
+    _param("to", {"type": "string", "format": "date"}, "Latest date, inclusive (YYYY-MM-DD)."),
+    _param("sort", {"type": "string", "enum": list(query.SORTS), "default": "relevance"},
+           "relevance, date (newest first) or -date (oldest first)."),
+    _param("page", {"type": "integer", "minimum": 1, "maximum": query.MAX_PAGE, "default": 1},
+           "1-based page number."),
+    _param("per_page", {"type": "integer", "minimum": 1, "maximum": query.MAX_PER_PAGE,
+                        "default": 10}, "Hits per page."),
+    _param("facets", {"type": "string"},
+           f"Comma list of facets to count over all matches: {', '.join(query.FACETS)}."),
+    _param("collapse", {"type": "boolean", "default": False},
+           "Fold articles of one story into its best-ranked hit (listed in duplicates)."),
+]  # fmt: skip
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    },
+    "Document": {
+        "type": "object",
+        "required": ["id", "title", "date", "people", "body", "url", "source"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "date": {"type": "string", "format": "date", "nullable": True},
+            "people": {"type": "array", "items": {"type": "string"}},
+            "body": {"type": "string"},
+            "url": {"type": "string", "nullable": True},
+            "source": {"type": "string", "nullable": True},
+        },
+    },
+    "Hit": {
+        "type": "object",
+        "required": ["id", "score", "title", "date", "people", "url", "highlights"],
+        "properties": {
+            "id": {"type": "string"},
+            "score": {"type": "number", "nullable": True,
+                      "description": "Relevance; null when sorted by date."},
+            "title": {"type": "string"},
+            "date": {"type": "string", "format": "date", "nullable": True},
+            "people": {"type": "array", "items": {"type": "string"}},
+            "url": {"type": "string", "nullable": True},
+            "highlights": {
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string"},
+                    "body": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+                },
+            },
+            "duplicates": {"type": "array", "items": {"type": "string"},
+                           "description": "Only with collapse=true."},
+        },
+    },
+    "FacetValue": {
+        "type": "object",
+        "properties": {"value": {"type": "string"}, "count": {"type": "integer"}},
+    },
+    "Results": {
+        "type": "object",
+        "required": ["query", "total", "page", "per_page", "took_ms", "hits", "facets", "suggestion"],
+        "properties": {
+            "query": {"type": "string"},
+            "total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "took_ms": {"type": "number"},
+            "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+            "facets": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/FacetValue"}
+                },
+            },
+            "suggestion": {"type": "string", "nullable": True},
+        },
+    },
+}  # fmt: skip
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    meanings = {
+        400: "invalid_parameter or invalid_query",
+        404: "not_found",
+        503: "index_unavailable or search_timeout",
+    }
+    return {str(status): _json(ERROR, meanings[status]) for status in statuses}
+
+
+def _get(summary: str, ok: dict[str, Any], *errors: int, parameters: Any = None) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "responses": {"200": ok, **_errors(*errors)}}
+    if parameters:
+        operation["parameters"] = parameters
+    return {"get": operation}
+
+
+ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+OBJECT = {"type": "object"}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document served at ``/openapi.json``."""
+    results = _json({"$ref": "#/components/schemas/Results"}, "Ranked, highlighted results.")
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "News search API", "version": "1.0.0"},
+        "paths": {
+            "/search": _get("Search articles", results, 400, 503, parameters=SEARCH_PARAMETERS),
+            "/documents/{id}": _get(
+                "One whole article",
+                _json({"$ref": "#/components/schemas/Document"}, "The article."),
+                404, 503, parameters=[ID_PARAMETER],
+            ),
+            "/documents/{id}/similar": _get(
+                "Up to 10 related articles", results, 404, 503, parameters=[ID_PARAMETER]
+            ),
+            "/health": _get("Liveness", _json(OBJECT, '{"status": "ok"}')),
+            "/ready": _get("Readiness: an index is open", _json(OBJECT, "Ready."), 503),
+            "/stats": _get("Index statistics", _json(OBJECT, "Counts, generation, size."), 503),
+            "/openapi.json": _get("This document", _json(OBJECT, "OpenAPI 3 document.")),
+        },
+        "components": {"schemas": SCHEMAS},
+    }

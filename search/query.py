@@ -1,0 +1,252 @@
+"""User input into engine queries: the ``/search`` parameters and the ``q`` language.
+
+``parse_request`` validates every parameter and names the bad one; ``QueryBuilder``
+turns ``q`` into a Whoosh query with the syntax of the contract:
+
+========================  =====================================================
+``brexit vote``           all words must match (``match="any"``: any may), best first
+``"exact phrase"``        phrase
+``a OR b``, ``NOT a``     boolean operators; ``-a`` excludes, ``+a`` requires
+``title:``/``body:``      field restriction; also ``people:`` and ``date:``
+``pref*``, ``word~``      prefix/wildcard and fuzzy (edit distance 1, ``~2`` for 2)
+``date:[A TO B]``         inclusive date range, ISO dates
+========================  =====================================================
+
+Expansions (prefix, wildcard, fuzzy) are capped at ``MAX_EXPANSIONS`` words so one
+query cannot fan out over the whole vocabulary. Input that cannot be understood
+(unbalanced quotes or brackets, a malformed date) raises ``InvalidQuery`` with a hint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from itertools import islice
+from typing import Any
+
+from whoosh import qparser
+from whoosh import query as wq
+
+from search.errors import InvalidParameter, InvalidQuery
+
+MAX_Q_CHARS = 1000
+MAX_PER_PAGE = 100
+MAX_PAGE = 1000
+MAX_EXPANSIONS = 200
+SORTS = ("relevance", "date", "-date")
+FACETS = ("people", "month", "year")
+TEXT_FIELDS = ("title", "body", "people")
+QUERY_FIELDS = (*TEXT_FIELDS, "date")
+FIELD_BOOSTS = {"title": 2.0, "body": 1.0, "people": 1.5}
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+PARAMETERS = ("q", "people", "from", "to", "sort", "page", "per_page", "facets", "collapse")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A validated search: what ``/search`` accepts, engine-neutral."""
+
+    q: str = ""
+    people: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+    facets: tuple[str, ...] = ()
+    collapse: bool = False
+    match: str = "all"
+    highlight: bool = True
+
+
+def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
+    """Validate query-string parameters into a ``SearchRequest``.
+
+    Raises:
+        InvalidParameter: naming the first parameter that is malformed or out of range.
+    """
+    q = _single(params, "q") or ""
+    if len(q) > MAX_Q_CHARS:
+        raise InvalidParameter("q", f"at most {MAX_Q_CHARS} characters")
+    date_from = _date_param(params, "from")
+    date_to = _date_param(params, "to")
+    if date_from and date_to and date_from > date_to:
+        raise InvalidParameter("from", "must not be after 'to'")
+    sort = _single(params, "sort") or "relevance"
+    if sort not in SORTS:
+        raise InvalidParameter("sort", f"one of {', '.join(SORTS)}")
+    facets = tuple(
+        name.strip() for value in _multi(params, "facets") for name in value.split(",") if name.strip()
+    )
+    for name in facets:
+        if name not in FACETS:
+            raise InvalidParameter("facets", f"unknown facet {name!r}; use {', '.join(FACETS)}")
+    people = tuple(p.strip() for p in _multi(params, "people") if p.strip())
+    return SearchRequest(
+        q=CONTROL.sub(" ", q).strip(),
+        people=people,
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort,
+        page=_int_param(params, "page", 1, 1, MAX_PAGE),
+        per_page=_int_param(params, "per_page", 10, 1, MAX_PER_PAGE),
+        facets=tuple(dict.fromkeys(facets)),
+        collapse=_bool_param(params, "collapse"),
+    )
+
+
+def _multi(params: Mapping[str, str | Sequence[str]], name: str) -> list[str]:
+    value = params.get(name)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _single(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
+    values = _multi(params, name)
+    if len(values) > 1:
+        raise InvalidParameter(name, "give it once")
+    return values[0] if values else None
+
+
+def _int_param(
+    params: Mapping[str, str | Sequence[str]], name: str, default: int, low: int, high: int
+) -> int:
+    raw = _single(params, name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(name, f"must be a whole number, got {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise InvalidParameter(name, f"must be between {low} and {high}")
+    return value
+
+
+def _bool_param(params: Mapping[str, str | Sequence[str]], name: str) -> bool:
+    raw = (_single(params, name) or "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise InvalidParameter(name, "must be true or false")
+    return raw in ("true", "1")
+
+
+def _date_param(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
+    raw = _single(params, name)
+    if not raw:
+        return None
+    if not is_iso_date(raw):
+        raise InvalidParameter(name, f"must be a date YYYY-MM-DD, got {raw[:40]!r}")
+    return raw
+
+
+def is_iso_date(text: str) -> bool:
+    if not DATE_RE.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+class QueryBuilder:
+    """Parses ``q`` against one schema; cheap to keep per worker."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+        self._parsers = {match: self._parser(match) for match in ("all", "any")}
+
+    def _parser(self, match: str) -> qparser.QueryParser:
+        group = qparser.AndGroup if match == "all" else qparser.OrGroup
+        parser = qparser.MultifieldParser(
+            list(TEXT_FIELDS), self.schema, fieldboosts=FIELD_BOOSTS, group=group
+        )
+        parser.remove_plugin_class(qparser.SingleQuotePlugin)
+        parser.remove_plugin_class(qparser.FieldsPlugin)
+        parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>{'|'.join(QUERY_FIELDS)}):"))
+        parser.add_plugin(qparser.FuzzyTermPlugin())
+        parser.add_plugin(qparser.PlusMinusPlugin())
+        return parser
+
+    def parse(self, q: str, reader: Any, match: str = "all") -> wq.Query | None:
+        """The engine query for ``q``; None means every document.
+
+        Raises:
+            InvalidQuery: the text cannot be understood; the message says why.
+        """
+        if not q or q.strip() in ("*", "*:*"):
+            return None
+        _check_balanced(q)
+        try:
+            parsed = self._parsers[match].parse(q)
+        except Exception as exc:  # Whoosh raises assorted errors on odd input
+            raise InvalidQuery(f"cannot parse query: {exc}") from None
+        parsed = parsed.accept(lambda node: _bounded(node, reader))
+        for node in _walk(parsed):
+            if isinstance(node, wq.TermRange) and node.fieldname == "date":
+                for end in (node.start, node.end):
+                    if end and not is_iso_date(str(end)):
+                        raise InvalidQuery(
+                            f"date range needs ISO dates like date:[2026-01-01 TO 2026-01-31], "
+                            f"got {end!r}"
+                        )
+        return parsed
+
+
+def _check_balanced(q: str) -> None:
+    if q.count('"') % 2:
+        raise InvalidQuery('unbalanced double quote: close the phrase with another "')
+    for opening, closing in (("(", ")"), ("[", "]")):
+        depth = 0
+        for ch in q:
+            depth += (ch == opening) - (ch == closing)
+            if depth < 0:
+                break
+        if depth:
+            raise InvalidQuery(f"unbalanced {opening}{closing}: every {opening} needs a {closing}")
+
+
+def _bounded(node: wq.Query, reader: Any) -> wq.Query:
+    """Replace a prefix/wildcard/fuzzy query by an OR of at most MAX_EXPANSIONS words."""
+    if isinstance(node, wq.Prefix | wq.Wildcard | wq.FuzzyTerm | wq.Regex) and not isinstance(
+        node, wq.Every
+    ):
+        words = list(islice(node._btexts(reader), MAX_EXPANSIONS))
+        if not words:
+            return wq.NullQuery
+        terms = [wq.Term(node.fieldname, w, boost=node.boost) for w in words]
+        return wq.Or(terms, boost=node.boost) if len(terms) > 1 else terms[0]
+    return node
+
+
+def _walk(node: wq.Query) -> Iterator[wq.Query]:
+    yield node
+    for child in node.children():
+        yield from _walk(child)
+
+
+def positive_terms(node: wq.Query) -> Iterator[tuple[str, str]]:
+    """(field, word) pairs a hit matched on: negated parts are left out."""
+    if isinstance(node, wq.Not):
+        return
+    if isinstance(node, wq.AndNot):
+        yield from positive_terms(node.a)
+        return
+    if node.is_leaf():
+        for fieldname, text in node.terms(phrases=True):
+            yield fieldname, text if isinstance(text, str) else text.decode("utf-8", "replace")
+        return
+    for child in node.children():
+        yield from positive_terms(child)
+
+
+def query_words(q: str) -> list[str]:
+    """The plain words a person typed (no operators, fields or syntax), for suggestions."""
+    stripped = re.sub(r"\b(?:" + "|".join(QUERY_FIELDS) + r"):", " ", q)
+    stripped = re.sub(r"\[[^\]]*\]", " ", stripped)
+    words = re.findall(r"(?<![\w*~])[^\W\d_]{3,}(?![\w*~])", stripped)
+    return [w for w in words if w not in ("AND", "OR", "NOT", "TO")]

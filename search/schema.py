@@ -1,0 +1,111 @@
+"""The Whoosh schema, its analyzers, and the mapping between articles and fields.
+
+Title and body share one analyzer so that a query word means the same in both and
+highlighting can analyse snippet words the same way the index did. ``people`` is
+indexed twice: as lower-cased words for ``people:starmer`` queries, and as exact
+names (``people_exact``) for filters and facets. Dates are ISO strings in ID fields:
+they sort and range-query lexically, and ``month``/``year`` are their prefixes kept
+as sortable columns for facets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whoosh.analysis import (
+    Filter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+
+from search.documents import Article
+
+TOKEN_PATTERN = r"\w+(?:[.'’]\w+)*"
+
+
+class PossessiveFilter(Filter):
+    """Drops a trailing possessive so "Trump’s" indexes as "trump"."""
+
+    def __call__(self, tokens: Any) -> Any:
+        for token in tokens:
+            text = token.text
+            if text.endswith(("'s", "’s")):
+                token.text = text[:-2]
+            yield token
+
+
+def text_analyzer() -> Any:
+    """Words, lower-cased, possessives and stop words dropped, Porter-stemmed."""
+    return (
+        RegexTokenizer(TOKEN_PATTERN)
+        | LowercaseFilter()
+        | PossessiveFilter()
+        | StopFilter()
+        | StemFilter(cachesize=-1)
+    )
+
+
+def name_analyzer() -> Any:
+    """Name words, lower-cased and unstemmed: "Starmer" finds "Keir Starmer"."""
+    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | PossessiveFilter()
+
+
+def build_schema() -> Schema:
+    analyzer = text_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True, sortable=True),
+        title=TEXT(analyzer=analyzer, stored=True),
+        body=TEXT(analyzer=analyzer, stored=True, spelling=True),
+        people=TEXT(analyzer=name_analyzer(), phrase=True),
+        people_exact=KEYWORD(commas=True, scorable=False),
+        people_list=STORED,
+        date=ID(stored=True, sortable=True),
+        month=ID(sortable=True),
+        year=ID(sortable=True),
+        url=STORED,
+        source=STORED,
+        story=ID(stored=True, sortable=True),
+        path=ID(stored=True),
+        content_hash=STORED,
+        minhash=STORED,
+    )
+
+
+def to_fields(article: Article, minhash: bytes) -> dict[str, Any]:
+    """The Whoosh document of an article."""
+    fields: dict[str, Any] = {
+        "id": article.id,
+        "title": article.title,
+        "body": article.body,
+        "people": "\n".join(article.people),
+        "people_exact": ",".join(article.people),
+        "people_list": list(article.people),
+        "url": article.url,
+        "source": article.source,
+        "story": article.story or article.id,
+        "path": article.path,
+        "content_hash": article.content_hash,
+        "minhash": minhash,
+    }
+    if article.date:
+        fields.update(date=article.date, month=article.date[:7], year=article.date[:4])
+    return fields
+
+
+def from_stored(stored: dict[str, Any]) -> Article:
+    """An article from a document's stored fields."""
+    return Article(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        body=stored.get("body", ""),
+        date=stored.get("date"),
+        people=list(stored.get("people_list") or []),
+        url=stored.get("url"),
+        source=stored.get("source"),
+        story=stored.get("story", ""),
+        path=stored.get("path", ""),
+        content_hash=stored.get("content_hash", ""),
+    )

@@ -1,0 +1,388 @@
+"""Running searches: the per-process view of the served index, and result shaping.
+
+A ``SearchService`` belongs to one worker process. It opens the served generation
+on first use (after gunicorn forks, never in the master), and between requests, at
+most every ``refresh_interval_s``, looks for a new generation (``CURRENT``
+renamed) or a new commit in the same one, and swaps its Whoosh searcher. A request
+always runs against one searcher from start to end, so it never sees a half-built
+index.
+
+Results come back as plain dataclasses (``Results``, ``Hit``) so the HTTP layer
+never touches Whoosh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh import collectors
+
+from search.documents import Article
+from search.errors import IndexUnavailable, NotFound, SearchTimeout
+from search.highlight import analyzed, lead, snippets, whole
+from search.query import QueryBuilder, SearchRequest, positive_terms, query_words
+from search.schema import from_stored
+from search.store import Generation, IndexStore
+
+RARE_DOC_FREQUENCY = 1
+SIMILAR_TERMS = 20
+SIMILAR_LIMIT = 10
+PEOPLE_FACET_SIZE = 20
+DEADLINE_CHECK_EVERY = 128
+
+
+@dataclass
+class Hit:
+    """One result as the API shows it."""
+
+    id: str
+    score: float | None
+    title: str
+    date: str | None
+    people: list[str]
+    url: str | None
+    highlights: dict[str, Any]
+    duplicates: list[str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        shown = {
+            "id": self.id,
+            "score": self.score,
+            "title": self.title,
+            "date": self.date,
+            "people": self.people,
+            "url": self.url,
+            "highlights": self.highlights,
+        }
+        if self.duplicates is not None:
+            shown["duplicates"] = self.duplicates
+        return shown
+
+
+@dataclass
+class Results:
+    """A page of hits with totals, facets and a spelling suggestion."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    suggestion: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "took_ms": self.took_ms,
+            "hits": [hit.as_dict() for hit in self.hits],
+            "facets": self.facets,
+            "suggestion": self.suggestion,
+        }
+
+
+class DeadlineCollector(collectors.WrappingCollector):  # type: ignore[misc]
+    """Stops a search that runs past its deadline instead of holding the worker.
+
+    It wraps the innermost collector and checks the clock every
+    ``DEADLINE_CHECK_EVERY`` collected documents (and at the first), so the
+    collapsing and faceting collectors around it keep their own matching loops.
+    """
+
+    def __init__(self, child: Any, seconds: float) -> None:
+        super().__init__(child)
+        self.seconds = seconds
+        self.deadline = 0.0
+        self.collected = 0
+
+    def prepare(self, top_searcher: Any, q: Any, context: Any) -> None:
+        self.child.prepare(top_searcher, q, context)
+        self.deadline = time.monotonic() + self.seconds
+        self.collected = 0
+
+    def collect(self, sub_docnum: int) -> Any:
+        if self.collected % DEADLINE_CHECK_EVERY == 0 and time.monotonic() >= self.deadline:
+            raise SearchTimeout(
+                f"the search ran past {self.seconds:g}s and was stopped; narrow the query"
+            )
+        self.collected += 1
+        return self.child.collect(sub_docnum)
+
+
+@dataclass
+class _Open:
+    """The generation this process serves from, and its current searcher."""
+
+    generation: Generation
+    searcher: Any
+    builder: QueryBuilder
+
+    def close(self) -> None:
+        self.searcher.close()
+        self.generation.close()
+
+
+FACETS: dict[str, Callable[[], Any]] = {
+    "people": lambda: sorting.FieldFacet("people_exact", allow_overlap=True, maptype=sorting.Count),
+    "month": lambda: sorting.FieldFacet("month", maptype=sorting.Count),
+    "year": lambda: sorting.FieldFacet("year", maptype=sorting.Count),
+}
+
+
+class SearchService:
+    """Searches, documents, similar articles and stats over the served index."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        time_limit_s: float = 2.0,
+        refresh_interval_s: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.time_limit_s = time_limit_s
+        self.refresh_interval_s = refresh_interval_s
+        self._open: _Open | None = None
+        self._checked = float("-inf")
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open.close()
+            self._open = None
+
+    def _current(self) -> _Open:
+        """The up-to-date view; looks for a new generation or commit at most every interval.
+
+        Raises:
+            IndexUnavailable: nothing has been built yet.
+        """
+        now = time.monotonic()
+        if self._open is not None and now - self._checked < self.refresh_interval_s:
+            return self._open
+        self._checked = now
+        name = self.store.current_name()
+        if self._open is not None and name in (None, self._open.generation.name):
+            if not self._open.searcher.up_to_date():
+                self._open.searcher = self._open.searcher.refresh()
+            return self._open
+        generation = self.store.open_current()
+        opened = _Open(generation, generation.index.searcher(), QueryBuilder(generation.index.schema))
+        previous, self._open = self._open, opened
+        if previous is not None:
+            previous.close()
+        return opened
+
+    def ready(self) -> bool:
+        try:
+            return self._current().searcher.doc_count() >= 0
+        except IndexUnavailable:
+            return False
+
+    def search(self, request: SearchRequest) -> Results:
+        """Run one search request.
+
+        Raises:
+            InvalidQuery: ``q`` cannot be understood.
+            SearchTimeout: it ran past the time limit.
+            IndexUnavailable: nothing has been built yet.
+        """
+        started = time.perf_counter()
+        view = self._current()
+        searcher = view.searcher
+        parsed = view.builder.parse(request.q, searcher.reader(), request.match)
+        collector = self._collector(searcher, request, parsed is None)
+        searcher.search_with_collector(_with_filter(parsed, request), collector)
+        results = collector.results()
+        terms = _highlight_terms(parsed) if parsed is not None else frozenset()
+        first = (request.page - 1) * request.per_page
+        scored = _sort(request, parsed is None)[0] is None
+        hits = [
+            self._hit(searcher, hit, terms, request.highlight, request.collapse, scored)
+            for hit in list(results)[first : first + request.per_page]
+        ]
+        total = len(results.groups("_story")) if request.collapse else len(results)
+        facets = {name: _facet_values(name, results.groups(name)) for name in request.facets}
+        return Results(
+            query=request.q,
+            total=total,
+            page=request.page,
+            per_page=request.per_page,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            hits=hits,
+            facets=facets,
+            suggestion=self._suggest(searcher, request.q) if parsed is not None else None,
+        )
+
+    def _collector(self, searcher: Any, request: SearchRequest, everything: bool) -> Any:
+        """Top-N (or sorting) collector, under the deadline, faceted, collapsed by story.
+
+        Facets count every matching article; with ``collapse`` the ``_story``
+        facet counts the distinct stories, which is what ``total`` then reports.
+        """
+        limit = request.page * request.per_page
+        sortedby, reverse = _sort(request, everything)
+        groups = {name: FACETS[name]() for name in request.facets}
+        if request.collapse:
+            groups["_story"] = sorting.FieldFacet("story", maptype=sorting.Count)
+        base: Any
+        if sortedby:
+            base = collectors.SortingCollector(sortedby, limit=limit, reverse=reverse)
+        elif groups or limit >= searcher.doc_count():
+            base = collectors.UnlimitedCollector()
+        else:
+            base = collectors.TopCollector(limit)
+        collector: Any = DeadlineCollector(base, self.time_limit_s)
+        if groups:
+            collector = collectors.FacetCollector(collector, groups)
+        if request.collapse:
+            collector = collectors.CollapseCollector(collector, "story", limit=1)
+        return collector
+
+    def _hit(
+        self,
+        searcher: Any,
+        hit: Any,
+        terms: frozenset[str],
+        highlight: bool,
+        collapsed: bool = False,
+        scored: bool = True,
+    ) -> Hit:
+        """Shape one hit; ``scored`` is false when sorted by date (score is then null)."""
+        stored = hit.fields()
+        body = stored.get("body", "")
+        title = stored.get("title", "")
+        highlights: dict[str, Any] = {}
+        if highlight:
+            highlights = {"title": whole(title, terms), "body": snippets(body, terms)}
+        duplicates = None
+        if collapsed:
+            ids = searcher.reader().column_reader("id")
+            members = searcher.docs_for_query(wq.Term("story", stored.get("story", stored["id"])))
+            duplicates = sorted(ids[docnum] for docnum in members if docnum != hit.docnum)
+        return Hit(
+            id=stored["id"],
+            score=round(float(hit.score), 4) if scored else None,
+            title=title,
+            date=stored.get("date"),
+            people=list(stored.get("people_list") or []),
+            url=stored.get("url"),
+            highlights=highlights,
+            duplicates=duplicates,
+        )
+
+    def _suggest(self, searcher: Any, q: str) -> str | None:
+        """A did-you-mean query when typed words are unknown or rare in the index."""
+        reader = searcher.reader()
+        corrector = searcher.corrector("body")
+        suggestion = q
+        for word in dict.fromkeys(query_words(q)):
+            lower = word.lower()
+            form = analyzed(lower)
+            if form is None:
+                continue
+            frequency = reader.doc_frequency("body", form) + reader.doc_frequency("title", form)
+            if frequency > RARE_DOC_FREQUENCY:
+                continue
+            for candidate in corrector.suggest(lower, limit=3, maxdist=2, prefix=1):
+                candidate_form = analyzed(candidate)
+                if candidate != lower and candidate_form and reader.doc_frequency("body", candidate_form) > frequency:
+                    suggestion = re.sub(rf"\b{re.escape(word)}\b", candidate, suggestion)
+                    break
+        return suggestion.lower() if suggestion != q else None
+
+    def document(self, doc_id: str) -> Article:
+        """The whole stored article.
+
+        Raises:
+            NotFound: no article has this id.
+        """
+        stored = self._current().searcher.document(id=doc_id)
+        if stored is None:
+            raise NotFound(f"no document with id {doc_id!r}")
+        return from_stored(stored)
+
+    def similar(self, doc_id: str, limit: int = SIMILAR_LIMIT) -> Results:
+        """Articles most like one: its key body terms and its people, itself excluded."""
+        started = time.perf_counter()
+        searcher = self._current().searcher
+        article = self.document(doc_id)
+        keys = searcher.key_terms_from_text("body", article.body, numterms=SIMILAR_TERMS)
+        clauses = [wq.Term("body", word, boost=weight) for word, weight in keys]
+        clauses += [wq.Term("people_exact", name, boost=2.0) for name in article.people[:5]]
+        if not clauses:
+            return Results(doc_id, 0, 1, limit, 0.0, [])
+        results = searcher.search(wq.Or(clauses), limit=limit, mask=wq.Term("id", doc_id))
+        hits = [self._hit(searcher, hit, frozenset(), True) for hit in results]
+        return Results(
+            query=doc_id,
+            total=len(hits),
+            page=1,
+            per_page=limit,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            hits=hits,
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Document count, generation and commit, build time, size on disk."""
+        view = self._current()
+        index = view.generation.index
+        built = index.last_modified()
+        return {
+            "documents": view.searcher.doc_count(),
+            "generation": view.generation.name,
+            "commit": index.latest_generation(),
+            "built_at": dt.datetime.fromtimestamp(built, dt.UTC).isoformat(timespec="seconds"),
+            "size_bytes": self.store.size_bytes(view.generation.name),
+        }
+
+
+def _sort(request: SearchRequest, everything: bool) -> tuple[Any, bool]:
+    if request.sort == "date" or (request.sort == "relevance" and everything):
+        return "date", True
+    if request.sort == "-date":
+        return "date", False
+    return None, False
+
+
+def _with_filter(parsed: wq.Query | None, request: SearchRequest) -> wq.Query:
+    """The query with the people and date filters ANDed in, adding nothing to scores.
+
+    Filters go into the query rather than a filtering collector, which would
+    bypass the collapsing collector's own loop.
+    """
+    clauses: list[wq.Query] = [wq.Term("people_exact", name) for name in request.people]
+    if request.date_from or request.date_to:
+        clauses.append(wq.TermRange("date", request.date_from, request.date_to))
+    base = parsed if parsed is not None else wq.Every()
+    if not clauses:
+        return base
+    return wq.And([base, wq.ConstantScoreQuery(wq.And(clauses), 0.0)])
+
+
+def _highlight_terms(parsed: wq.Query) -> frozenset[str]:
+    """Index forms to mark in titles and bodies: text terms, and people words analysed."""
+    forms = set()
+    for fieldname, text in positive_terms(parsed):
+        if fieldname in ("title", "body"):
+            forms.add(text)
+        elif fieldname == "people":
+            forms.add(analyzed(text) or text)
+    return frozenset(forms)
+
+
+def _facet_values(name: str, counts: dict[Any, int]) -> list[dict[str, Any]]:
+    items = [(value, count) for value, count in counts.items() if value]
+    items.sort(key=lambda item: (-item[1], str(item[0])))
+    if name == "people":
+        items = items[:PEOPLE_FACET_SIZE]
+    return [{"value": value, "count": count} for value, count in items]
