@@ -107,3 +107,17 @@ def serve_main(argv: list[str] | None = None) -> int:
     command = [sys.executable, "-m", "gunicorn", "-c", "python:search.gunicorn_conf"]
     os.execve(sys.executable, command, env)
     return 0  # not reached: the process is gunicorn now
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m search.cli reindex|serve ...``: both commands without installed scripts."""
+    args = sys.argv[1:] if argv is None else argv
+    commands = {"reindex": reindex_main, "serve": serve_main}
+    if not args or args[0] not in commands:
+        print("usage: python -m search.cli {reindex,serve} ...", file=sys.stderr)
+        return EXIT_FATAL
+    return commands[args[0]](args[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

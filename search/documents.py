@@ -25,6 +25,9 @@ import charset_normalizer
 from search.errors import ArticleError
 
 TEXT_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html", ".json": "json", ".jsonl": "jsonl"}
+MOSTLY_ASCII = 0.9
+# A source folder's own documentation is not news: BBC's README.TXT, a LICENSE.
+NOT_ARTICLES = {"readme", "license", "licence", "changelog"}
 ARTICLE_FIELDS = ("id", "title", "date", "people", "body", "url", "source")
 
 
@@ -106,7 +109,8 @@ def find_sources(sources: list[Path]) -> Iterator[SourceFile]:
     """Every readable article file under ``sources``, in a stable order.
 
     A folder is walked recursively and ids are relative to it; a single file is its
-    own root's only member. Hidden files and folders are ignored.
+    own root's only member. Hidden files and folders, and README/LICENSE files, are
+    ignored.
 
     Raises:
         ArticleError: a source does not exist or is not readable.
@@ -120,6 +124,8 @@ def find_sources(sources: list[Path]) -> Iterator[SourceFile]:
         for path in sorted(source.rglob("*")):
             relative = path.relative_to(source)
             if any(part.startswith(".") for part in relative.parts):
+                continue
+            if path.name.split(".")[0].lower() in NOT_ARTICLES:
                 continue
             if path.is_file() and file_kind(path) is not None:
                 yield SourceFile(source, path)
@@ -152,7 +158,7 @@ def unpack(path: Path, data: bytes) -> bytes:
 
 
 def decode(data: bytes) -> str:
-    """Text from bytes: UTF-8 first, then the detected encoding, then Latin-1.
+    """Text from bytes: UTF-8 first, then Windows-1252 or the detected encoding, then Latin-1.
 
     Raises:
         ArticleError: the bytes look binary (NUL or many control bytes).
@@ -165,6 +171,13 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    if sum(b < 128 for b in data) > len(data) * MOSTLY_ASCII:
+        # A Western page with a few stray bytes (£, é): detectors guess wildly on
+        # so little evidence, and Windows-1252 is what such news files nearly always are.
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
     best = charset_normalizer.from_bytes(data).best()
     if best is not None and best.encoding:
         return str(best)

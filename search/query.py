@@ -169,7 +169,8 @@ class QueryBuilder:
         parser.remove_plugin_class(qparser.FieldsPlugin)
         parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>{'|'.join(QUERY_FIELDS)}):"))
         parser.add_plugin(qparser.FuzzyTermPlugin())
-        parser.add_plugin(qparser.PlusMinusPlugin())
+        # -word/+word only at the start of a word, so dates and hyphenated words stay whole.
+        parser.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
         return parser
 
     def parse(self, q: str, reader: Any, match: str = "all") -> wq.Query | None:
@@ -178,7 +179,7 @@ class QueryBuilder:
         Raises:
             InvalidQuery: the text cannot be understood; the message says why.
         """
-        if not q or q.strip() in ("*", "*:*"):
+        if q.strip() in ("", "*", "*:*"):
             return None
         _check_balanced(q)
         try:

@@ -1,0 +1,171 @@
+"""Shared fixtures: real article files in temp dirs, real indexes on disk, real servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from falcon import testing
+
+from search.app import create_app
+from search.config import Settings
+from search.indexer import Indexer
+from search.people import PersonFinder
+from search.searcher import SearchService
+from search.store import IndexStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SAMPLES = SHARED / "samples"
+BBC = SHARED / "data" / "bbc-news" / "bbc"
+SAMPLE_A = "000_4f06e7c685bc3fd5"
+SAMPLE_B = "002_b2d6e95a1f926997"
+BBC_PICKS = [f"politics/{n:03d}.txt" for n in range(1, 9)] + [f"business/{n:03d}.txt" for n in range(1, 5)]
+
+EXTRA_RECORDS = [
+    {
+        "id": "wire-budget",
+        "title": "Chancellor sets out spring budget",
+        "date": "2025-03-12",
+        "people": ["Rachel Reeves", "Keir Starmer"],
+        "body": "The chancellor Rachel Reeves set out a spring budget on Wednesday. "
+        "Prime minister Keir Starmer said the budget would fix the foundations.",
+        "url": "https://example.org/budget",
+        "source": "Example Wire",
+    },
+    {
+        "id": "wire-script",
+        "title": "Security researchers warn about <script> tags",
+        "date": "2025-04-02",
+        "people": ["Ada Lovelace"],
+        "body": "Researchers found pages that echo <script>alert('x')</script> back to readers "
+        "and warned that script injection remains common on news sites.",
+    },
+    {
+        "id": "wire-election",
+        "title": "Election night in Paris",
+        "date": "2024-11-05",
+        "people": ["Emmanuel Macron"],
+        "body": "Voters in Paris went to the polls as Emmanuel Macron watched results come in. "
+        "Turnout in the capital was high, officials said.",
+    },
+]
+
+
+@pytest.fixture(scope="session")
+def finder() -> PersonFinder:
+    """One spaCy pipeline for the whole run (loading takes about a second)."""
+    return PersonFinder()
+
+
+def make_corpus(folder: Path) -> Path:
+    """The samples, a dozen BBC articles and three dated JSONL records, copied into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for sample in SAMPLES.glob("*.txt"):
+        shutil.copy(sample, folder / sample.name)
+    for pick in BBC_PICKS:
+        target = folder / "bbc" / pick
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(BBC / pick, target)
+    lines = "\n".join(json.dumps(record) for record in EXTRA_RECORDS)
+    (folder / "wire.jsonl").write_text(lines + "\n")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real corpus on disk (read-only by convention: copy it to change it)."""
+    return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, corpus: Path, finder: PersonFinder) -> Path:
+    """The small corpus indexed once for all read-only tests."""
+    path = tmp_path_factory.mktemp("index") / "index"
+    Indexer(IndexStore(path), finder).reindex([corpus])
+    return path
+
+
+@pytest.fixture(scope="session")
+def service(index_dir: Path) -> Iterator[SearchService]:
+    """A search service over the shared small index."""
+    svc = SearchService(IndexStore(index_dir))
+    yield svc
+    svc.close()
+
+
+@pytest.fixture(scope="session")
+def client(index_dir: Path, service: SearchService) -> testing.TestClient:
+    """The app around the shared index, called in-process."""
+    return testing.TestClient(create_app(Settings(index_dir=index_dir), service))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get_json(url: str, timeout: float = 10.0) -> tuple[int, Any]:
+    """Status and decoded JSON body of a GET, 4xx/5xx included."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class Server:
+    """A real ``search-serve`` (gunicorn) on a free loopback port."""
+
+    def __init__(self, index: Path, workers: int = 2) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, SEARCH_REFRESH_INTERVAL_S="0.2", SEARCH_LOG_LEVEL="warning")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "search.cli", "serve", "--index", str(index),
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self.wait_until_ready()
+
+    def wait_until_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                if get_json(self.url + "/ready", timeout=1.0)[0] == 200:
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not become ready")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def server(index_dir: Path) -> Iterator[Server]:
+    """A real gunicorn serving the shared small index."""
+    running = Server(index_dir)
+    yield running
+    running.stop()

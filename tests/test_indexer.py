@@ -1,0 +1,153 @@
+"""Reindexing: incremental counts, skipped files, kills at any point, concurrent runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from search.indexer import Indexer
+from search.people import PersonFinder
+from search.query import parse_request
+from search.searcher import SearchService
+from search.store import IndexStore
+from tests.conftest import BBC, make_corpus
+
+
+def counts(summary) -> tuple[int, int, int, int, int]:  # type: ignore[no-untyped-def]
+    return summary.added, summary.updated, summary.deleted, summary.unchanged, len(summary.skipped)
+
+
+def ids(store: IndexStore) -> set[str]:
+    return {doc.id for doc in store.stored_docs()}
+
+
+def test_second_run_finds_everything_unchanged(tmp_path: Path, finder: PersonFinder) -> None:
+    corpus = make_corpus(tmp_path / "corpus")
+    indexer = Indexer(IndexStore(tmp_path / "index"), finder)
+    first = indexer.reindex([corpus])
+    assert first.full and counts(first) == (17, 0, 0, 0, 0)
+    second = indexer.reindex([corpus])
+    assert not second.full and counts(second) == (0, 0, 0, 17, 0)
+    assert second.generation == first.generation
+
+
+def test_changed_added_and_deleted_files_are_counted_and_served(tmp_path: Path, finder: PersonFinder) -> None:
+    corpus = make_corpus(tmp_path / "corpus")
+    store = IndexStore(tmp_path / "index")
+    indexer = Indexer(store, finder)
+    indexer.reindex([corpus])
+    (corpus / "bbc" / "politics" / "001.txt").write_text("Quokka census\n\nRangers counted every quokka on the island.\n")
+    (corpus / "new.txt").write_text("Penguin parade\n\nThe penguin parade drew record crowds on Sunday.\n")
+    (corpus / "bbc" / "business" / "002.txt").unlink()
+    summary = indexer.reindex([corpus])
+    assert counts(summary) == (1, 1, 1, 15, 0)
+    assert summary.documents == 17
+    service = SearchService(store, refresh_interval_s=0)
+    assert [h.id for h in service.search(parse_request({"q": "quokka"})).hits] == ["bbc/politics/001"]
+    assert [h.id for h in service.search(parse_request({"q": "penguin"})).hits] == ["new"]
+    assert "bbc/business/002" not in ids(store)
+    full = indexer.reindex([corpus], full=True)
+    assert full.full and counts(full) == (0, 17, 0, 0, 0)
+    service.close()
+
+
+def test_bad_files_are_skipped_with_reasons_and_good_ones_index(tmp_path: Path, finder: PersonFinder) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("Good headline\n\nA perfectly good article about trains.\n")
+    (corpus / "empty.txt").write_text("")
+    (corpus / "binary.txt").write_bytes(b"\x00\xff" * 100)
+    (corpus / "cut.txt.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    (corpus / "feed.jsonl").write_text('{"id": "j1", "body": "Jsonl article about buses."}\n{oops\n')
+    (corpus / "dupe.json").write_text(json.dumps({"id": "j1", "body": "Same id again."}))
+    summary = Indexer(IndexStore(tmp_path / "index"), finder).reindex([corpus])
+    assert summary.added == 2
+    reasons = sorted(str(s) for s in summary.skipped)
+    assert len(reasons) == 5
+    assert reasons[0] == "binary.txt: binary content, not text"
+    assert reasons[1].startswith("cut.txt.gz: truncated or corrupt gzip")
+    assert reasons[2:] == [
+        "empty.txt: empty file",
+        "feed.jsonl: duplicate id 'j1' (also in dupe.json)",
+        "feed.jsonl:2: invalid JSON: Expecting property name enclosed in double quotes",
+    ]
+
+
+def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    return subprocess.run(
+        [sys.executable, "-m", "search.cli", "reindex", *args],
+        capture_output=True, text=True, timeout=300, **kwargs,
+    )  # fmt: skip
+
+
+def bbc_folder(tmp_path: Path, count: int) -> Path:
+    folder = tmp_path / "bbc"
+    folder.mkdir()
+    for path in sorted((BBC / "tech").glob("*.txt"))[:count]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_cli_summary_json_and_fatal_errors(tmp_path: Path) -> None:
+    folder = bbc_folder(tmp_path, 3)
+    result = run_cli(str(folder), "--index", str(tmp_path / "index"), "--json", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["added"] == 3
+    missing = run_cli(str(tmp_path / "nope"), "--index", str(tmp_path / "index"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.5, 3.5])
+def test_killed_full_rebuild_leaves_the_served_index_whole(tmp_path: Path, delay: float) -> None:
+    """SIGKILL a --full run at several points; the old index serves and the next run works."""
+    index = tmp_path / "index"
+    small = bbc_folder(tmp_path, 20)
+    assert run_cli(str(small), "--index", str(index), "--quiet").returncode == 0
+    store = IndexStore(index)
+    served = store.current_name()
+    before = ids(store)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "reindex", str(small), "--index", str(index), "--full", "--quiet", "--jobs", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    now = store.current_name()
+    assert now is not None
+    assert ids(store) == before
+    service = SearchService(store)
+    assert service.search(parse_request({"q": "technology"})).total > 0
+    service.close()
+    again = run_cli(str(small), "--index", str(index), "--full", "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert store.current_name() not in (None, served) and ids(store) == before
+
+
+def test_two_reindexes_at_once(tmp_path: Path) -> None:
+    """The second exits with a clear message while the first holds the lock; --wait waits."""
+    folder = bbc_folder(tmp_path, 25)
+    index = str(tmp_path / "index")
+    first = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "reindex", str(folder), "--index", index, "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "index" / "reindex.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    second = run_cli(str(folder), "--index", index, "--quiet")
+    waited = run_cli(str(folder), "--index", index, "--quiet", "--wait", "--json")
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    assert second.returncode == 3 and "another reindex is running" in second.stderr
+    assert waited.returncode == 0 and json.loads(waited.stdout)["unchanged"] == 25

@@ -1,0 +1,77 @@
+"""People: NER on the samples, and canonicalisation rules on hand-made mentions."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.extract import extract
+from search.people import Canon, PersonFinder, canonical_people, clean_mention
+from tests.conftest import SAMPLE_A, SAMPLE_B
+from tests.test_extract import sample
+
+PEOPLE_A = [
+    "Donald Trump",
+    "Emmanuel Macron",
+    "Jared Kushner",
+    "Keir Starmer",
+    "Volodymyr Zelensky",
+    "Friedrich Mertz",
+    "Nicolas Maduro",
+    "Steve Witkoff",
+    "Vladimir Putin",
+    "Rose Gottemoeller",
+]
+PEOPLE_B = [
+    "Jared Kushner",
+    "Emmanuel Macron",
+    "Donald Trump",
+    "Keir Starmer",
+    "Volodymyr Zelensky",
+    "Friedrich Mertz",
+    "Nicolas Maduro",
+    "Steve Witkoff",
+    "Vladimir Putin",
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), [(SAMPLE_A, PEOPLE_A), (SAMPLE_B, PEOPLE_B)])
+def test_sample_people_are_canonical_and_ordered(
+    finder: PersonFinder, name: str, expected: list[str]
+) -> None:
+    text = extract(sample(name))
+    people = next(iter(finder.people([f"{text.title}\n\n{text.body}"])))
+    assert people == expected
+    assert "Elysée" not in people and "Keir" not in people
+
+
+@pytest.mark.parametrize(
+    ("mention", "tokens"),
+    [
+        ("Sir Keir", ("Keir",)),
+        ("Mr Kushner", ("Kushner",)),
+        ("President Emmanuel Macron", ("Emmanuel", "Macron")),
+        ("Donald Trump’s", ("Donald", "Trump")),
+        ("Ursula von der Leyen", ("Ursula", "von", "der", "Leyen")),
+        ("the 2024 team", ()),
+        ("Mr", ()),
+    ],
+)
+def test_clean_mention(mention: str, tokens: tuple[str, ...]) -> None:
+    assert clean_mention(mention) == tokens
+
+
+def test_partial_mentions_resolve_to_full_names() -> None:
+    mentions = ["Keir Starmer", "Starmer", "Sir Keir", "Mr Kushner", "Jared Kushner", "Kushner", "Elysée"]
+    assert canonical_people(mentions) == ["Keir Starmer", "Jared Kushner"]
+
+
+def test_prominence_orders_by_mentions_then_first_position() -> None:
+    mentions = ["Ann Lee", "Bob Stone", "Stone", "Ann Lee", "Cy Young", "Mr Stone"]
+    assert canonical_people(mentions) == ["Bob Stone", "Ann Lee", "Cy Young"]
+
+
+def test_canon_keeps_one_spelling_across_articles() -> None:
+    canon = Canon()
+    assert canon(["Volodymyr Zelensky"]) == ["Volodymyr Zelensky"]
+    assert canon(["volodymyr zelensky", "José Mourinho"]) == ["Volodymyr Zelensky", "José Mourinho"]
+    assert canon(["Jose Mourinho"]) == ["José Mourinho"]

@@ -1,0 +1,76 @@
+"""Generations on disk: publishing, the writer lock, and cleanup that spares readers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search.documents import Article
+from search.errors import IndexUnavailable, LockHeld, ReindexError
+from search.schema import to_fields
+from search.store import IndexStore
+
+
+def docs(*ids: str) -> list[dict[str, object]]:
+    return [to_fields(Article(id=i, title=f"Title {i} budget", body=f"Body of {i}."), b"") for i in ids]
+
+
+def test_nothing_served_before_the_first_build(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "index")
+    assert store.current_name() is None
+    with pytest.raises(IndexUnavailable, match="run search-reindex"):
+        store.open_current()
+
+
+def test_build_publishes_a_new_generation(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "index")
+    first = store.build(docs("a", "b"))
+    assert store.current_name() == first
+    second = store.build(docs("c"))
+    assert store.current_name() == second != first
+    assert store.cleanup() == [first]
+    assert [d.id for d in store.stored_docs()] == ["c"]
+
+
+def test_a_generation_in_use_is_not_removed(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "index")
+    first = store.build(docs("a"))
+    reader = store.open_current()
+    store.build(docs("b"))
+    assert store.cleanup() == []
+    assert (tmp_path / "index" / first).is_dir()
+    reader.close()
+    assert store.cleanup() == [first]
+
+
+def test_one_writer_at_a_time(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "index")
+    with store.writing(), pytest.raises(LockHeld, match="another reindex is running"):
+        with IndexStore(tmp_path / "index").writing():
+            pass
+    with store.writing():
+        pass  # released on exit
+
+
+def test_a_build_that_fails_midway_leaves_the_served_index(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "index")
+    served = store.build(docs("a"))
+
+    def documents():  # type: ignore[no-untyped-def]
+        yield from docs("b")
+        raise ReindexError("source vanished mid-run")
+
+    with pytest.raises(ReindexError, match="vanished"):
+        store.build(documents())
+    assert store.current_name() == served
+    assert [d.id for d in store.stored_docs()] == ["a"]
+    store.cleanup()
+    assert [p.name for p in (tmp_path / "index").glob("gen-*")] == [served]
+
+
+def test_unwritable_index_folder_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ReindexError, match="not writable"), IndexStore(blocker / "index").writing():
+        pass
