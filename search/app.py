@@ -62,8 +62,8 @@ def _http_error(req: falcon.Request, resp: falcon.Response, ex: Exception, param
         message = ex.description or ex.title or "request failed"
     resp.status = ex.status
     resp.media = error_body(code, message)
-    for name, value in (ex.headers or {}).items():
-        resp.set_header(name, value)
+    headers = ex.headers or {}
+    resp.set_headers(headers.items() if isinstance(headers, dict) else headers)
 
 
 def _unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
@@ -77,7 +77,9 @@ def _unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, param
     resp.media = error_body("internal_error", "the server failed to answer; it has been logged")
 
 
-def create_app(settings: Settings | None = None, service: SearchService | None = None) -> falcon.App:
+def create_app(
+    settings: Settings | None = None, service: SearchService | None = None
+) -> falcon.App:
     """Build the WSGI app; ``service`` lets tests supply their own."""
     settings = settings or Settings.from_env()
     service = service or SearchService(
@@ -89,9 +91,8 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
     app.req_options.auto_parse_qs_csv = False
     app.req_options.keep_blank_qs_values = False
     app.add_route("/search", SearchResource(service))
-    documents = DocumentResource(service)
-    app.add_route("/documents/{doc_id}", documents)
-    app.add_route("/documents/{doc_id}/similar", documents, suffix="similar")
+    # Ids are paths ("politics/001"), so the id takes the rest of the URL.
+    app.add_route("/documents/{doc_id:path}", DocumentResource(service))
     app.add_route("/health", HealthResource())
     app.add_route("/ready", ReadyResource(service))
     app.add_route("/stats", StatsResource(service))

@@ -66,12 +66,20 @@ def reindex_main(argv: list[str] | None = None) -> int:
         prog="search-reindex", description="Build or update the search index from article files."
     )
     parser.add_argument("sources", nargs="+", type=Path, help="folders or files of articles")
-    parser.add_argument("--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX_DIR})")
-    parser.add_argument("--full", action="store_true", help="rebuild from scratch into a new generation")
+    parser.add_argument(
+        "--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX_DIR})"
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="rebuild from scratch into a new generation"
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.add_argument("--wait", action="store_true", help="wait for a running reindex instead of exiting")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for extraction")
+    parser.add_argument(
+        "--wait", action="store_true", help="wait for a running reindex instead of exiting"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="processes for extraction"
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env(index_dir=args.index)
     progress = None
@@ -91,8 +99,12 @@ def reindex_main(argv: list[str] | None = None) -> int:
 
 
 def serve_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="search-serve", description="Serve the search API under gunicorn.")
-    parser.add_argument("--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX_DIR})")
+    parser = argparse.ArgumentParser(
+        prog="search-serve", description="Serve the search API under gunicorn."
+    )
+    parser.add_argument(
+        "--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX_DIR})"
+    )
     parser.add_argument("--bind", default=None, help="HOST:PORT (default 127.0.0.1:8000)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
     args = parser.parse_args(argv)

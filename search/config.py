@@ -31,9 +31,7 @@ class Settings:
             "index_dir": Path(env.get("SEARCH_INDEX_DIR", str(DEFAULT_INDEX_DIR))),
             "bind": env.get("SEARCH_BIND", cls.bind),
             "workers": int(env.get("SEARCH_WORKERS", cls.workers)),
-            "search_time_limit_s": float(
-                env.get("SEARCH_TIME_LIMIT_S", cls.search_time_limit_s)
-            ),
+            "search_time_limit_s": float(env.get("SEARCH_TIME_LIMIT_S", cls.search_time_limit_s)),
             "refresh_interval_s": float(
                 env.get("SEARCH_REFRESH_INTERVAL_S", cls.refresh_interval_s)
             ),

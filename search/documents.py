@@ -24,7 +24,13 @@ import charset_normalizer
 
 from search.errors import ArticleError
 
-TEXT_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html", ".json": "json", ".jsonl": "jsonl"}
+TEXT_SUFFIXES = {
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".json": "json",
+    ".jsonl": "jsonl",
+}
 MOSTLY_ASCII = 0.9
 # A source folder's own documentation is not news: BBC's README.TXT, a LICENSE.
 NOT_ARTICLES = {"readme", "license", "licence", "changelog"}

@@ -54,7 +54,11 @@ CHROME_PATTERNS = [
 ]
 FOOTER_PATTERNS = [
     re.compile(p, re.IGNORECASE)
-    for p in (r"^join our commenting forum\b", r"^most (read|popular)$", r"^related (articles|stories)$")
+    for p in (
+        r"^join our commenting forum\b",
+        r"^most (read|popular)$",
+        r"^related (articles|stories)$",
+    )
 ]
 DATE_HEADER = re.compile(r"^\s*date:?\s+(\d{4}-\d{2}-\d{2})\b\s*", re.IGNORECASE)
 PUBLISHED_LINE = re.compile(r"^\s*(published|updated|posted)( on)?:?\s+(.{6,40})$", re.IGNORECASE)
@@ -82,7 +86,9 @@ def paragraphs(text: str) -> list[str]:
     return [line for line in lines if line]
 
 
-def recurring_paragraphs(texts: Iterable[str], min_files: int = 5, min_share: float = 0.05) -> set[str]:
+def recurring_paragraphs(
+    texts: Iterable[str], min_files: int = 5, min_share: float = 0.05
+) -> set[str]:
     """Paragraphs that recur across many files of one source: the site's chrome.
 
     A paragraph counts once per file. It is chrome when it appears in at least
@@ -121,7 +127,9 @@ def drop_captions(paras: list[str]) -> list[str]:
     return kept
 
 
-def clean_paragraphs(text: str, chrome: AbstractSet[str] = frozenset()) -> tuple[list[str], str | None]:
+def clean_paragraphs(
+    text: str, chrome: AbstractSet[str] = frozenset()
+) -> tuple[list[str], str | None]:
     """Article paragraphs without chrome, and the date from a ``date`` header if any."""
     header_date = None
     result: list[str] = []

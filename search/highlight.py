@@ -43,7 +43,9 @@ class _Fragment:
     distinct: int
 
 
-def _matches(text: str, terms: frozenset[str], form: Callable[[str], str | None]) -> list[tuple[int, int, str]]:
+def _matches(
+    text: str, terms: frozenset[str], form: Callable[[str], str | None]
+) -> list[tuple[int, int, str]]:
     found = []
     for match in TOKEN.finditer(text):
         key = form(match.group())

@@ -69,9 +69,7 @@ class Summary:
             "updated": self.updated,
             "deleted": self.deleted,
             "unchanged": self.unchanged,
-            "skipped": [
-                {"path": s.path, "line": s.line, "reason": s.reason} for s in self.skipped
-            ],
+            "skipped": [{"path": s.path, "line": s.line, "reason": s.reason} for s in self.skipped],
             "documents": self.documents,
             "generation": self.generation,
             "full": self.full,
@@ -186,7 +184,9 @@ class Indexer:
             skipped += bad
             for raw in raws:
                 if raw.id in seen:
-                    skipped.append(Skipped(raw.path, f"duplicate id {raw.id!r} (also in {seen[raw.id]})"))
+                    skipped.append(
+                        Skipped(raw.path, f"duplicate id {raw.id!r} (also in {seen[raw.id]})")
+                    )
                     continue
                 try:
                     extracted.append((raw, extract(raw, chrome.get(source.root, set()))))

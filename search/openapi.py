@@ -20,9 +20,9 @@ def _param(name: str, schema: dict[str, Any], description: str, **extra: Any) ->
 
 SEARCH_PARAMETERS = [
     _param("q", {"type": "string", "maxLength": query.MAX_Q_CHARS},
-           "Query text: words (all must match), \"phrases\", OR, NOT/-word, title:/body:/people:/date: "
-           "fields, prefix*, word~ (fuzzy), date:[2026-01-01 TO 2026-01-31]. Empty lists every "
-           "document, newest first."),
+           "Query text: words (all must match), \"phrases\", OR, NOT/-word, "
+           "title:/body:/people:/date: fields, prefix*, word~ (fuzzy), "
+           "date:[2026-01-01 TO 2026-01-31]. Empty lists every document, newest first."),
     _param("people", {"type": "array", "items": {"type": "string"}},
            "Exact canonical person; repeat for several (all must match).", explode=True),
     _param("from", {"type": "string", "format": "date"}, "Earliest date, inclusive (YYYY-MM-DD)."),
@@ -92,7 +92,9 @@ SCHEMAS: dict[str, Any] = {
     },
     "Results": {
         "type": "object",
-        "required": ["query", "total", "page", "per_page", "took_ms", "hits", "facets", "suggestion"],
+        "required": [
+            "query", "total", "page", "per_page", "took_ms", "hits", "facets", "suggestion"
+        ],
         "properties": {
             "query": {"type": "string"},
             "total": {"type": "integer"},
@@ -147,7 +149,9 @@ def document() -> dict[str, Any]:
             "/documents/{id}": _get(
                 "One whole article",
                 _json({"$ref": "#/components/schemas/Document"}, "The article."),
-                404, 503, parameters=[ID_PARAMETER],
+                404,
+                503,
+                parameters=[ID_PARAMETER],
             ),
             "/documents/{id}/similar": _get(
                 "Up to 10 related articles", results, 404, 503, parameters=[ID_PARAMETER]

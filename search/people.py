@@ -33,7 +33,23 @@ HONORIFICS = {
     "sgt", "sergeant", "chief", "officer", "coach", "manager", "ambassador", "envoy", "saint",
     "st", "mp", "mep", "commissioner", "premier", "chairman", "chairwoman", "ceo",
 }  # fmt: skip
-PARTICLES = {"de", "da", "di", "del", "della", "van", "von", "der", "den", "bin", "al", "la", "le", "du", "dos"}
+PARTICLES = {
+    "de",
+    "da",
+    "di",
+    "del",
+    "della",
+    "van",
+    "von",
+    "der",
+    "den",
+    "bin",
+    "al",
+    "la",
+    "le",
+    "du",
+    "dos",
+}
 POSSESSIVE = re.compile(r"(['’]s|['’])$")
 NAME_TOKEN = re.compile(r"^[A-Z][\w'’.-]*$")
 MAX_NAME_TOKENS = 5

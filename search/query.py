@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from itertools import islice
 from typing import Any
@@ -79,7 +79,10 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
     if sort not in SORTS:
         raise InvalidParameter("sort", f"one of {', '.join(SORTS)}")
     facets = tuple(
-        name.strip() for value in _multi(params, "facets") for name in value.split(",") if name.strip()
+        name.strip()
+        for value in _multi(params, "facets")
+        for name in value.split(",")
+        if name.strip()
     )
     for name in facets:
         if name not in FACETS:

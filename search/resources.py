@@ -11,7 +11,7 @@ from typing import Any
 import falcon
 
 from search import openapi
-from search.errors import InvalidParameter, ServiceUnavailable
+from search.errors import IndexUnavailable, InvalidParameter
 from search.query import PARAMETERS, parse_request
 from search.searcher import SearchService
 
@@ -28,14 +28,18 @@ class SearchResource:
 
 
 class DocumentResource:
+    """``/documents/{id}`` and ``/documents/{id}/similar``; ids may contain slashes."""
+
+    SIMILAR = "/similar"
+
     def __init__(self, service: SearchService) -> None:
         self.service = service
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
-        resp.media = self.service.document(doc_id).public()
-
-    def on_get_similar(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
-        resp.media = self.service.similar(doc_id).as_dict()
+        if doc_id.endswith(self.SIMILAR):
+            resp.media = self.service.similar(doc_id.removesuffix(self.SIMILAR)).as_dict()
+        else:
+            resp.media = self.service.document(doc_id).public()
 
 
 class HealthResource:
@@ -49,7 +53,7 @@ class ReadyResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         if not self.service.ready():
-            raise ServiceUnavailable("no index is open yet: run search-reindex")
+            raise IndexUnavailable("no index is open yet: run search-reindex")
         resp.media = {"status": "ready"}
 
 

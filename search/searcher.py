@@ -20,13 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from whoosh import collectors, sorting
 from whoosh import query as wq
-from whoosh import sorting
-from whoosh import collectors
 
 from search.documents import Article
 from search.errors import IndexUnavailable, NotFound, SearchTimeout
-from search.highlight import analyzed, lead, snippets, whole
+from search.highlight import analyzed, snippets, whole
 from search.query import QueryBuilder, SearchRequest, positive_terms, query_words
 from search.schema import from_stored
 from search.store import Generation, IndexStore
@@ -92,7 +91,7 @@ class Results:
         }
 
 
-class DeadlineCollector(collectors.WrappingCollector):  # type: ignore[misc]
+class DeadlineCollector(collectors.WrappingCollector):
     """Stops a search that runs past its deadline instead of holding the worker.
 
     It wraps the innermost collector and checks the clock every
@@ -176,7 +175,9 @@ class SearchService:
                 self._open.searcher = self._open.searcher.refresh()
             return self._open
         generation = self.store.open_current()
-        opened = _Open(generation, generation.index.searcher(), QueryBuilder(generation.index.schema))
+        opened = _Open(
+            generation, generation.index.searcher(), QueryBuilder(generation.index.schema)
+        )
         previous, self._open = self._open, opened
         if previous is not None:
             previous.close()
@@ -295,7 +296,11 @@ class SearchService:
                 continue
             for candidate in corrector.suggest(lower, limit=3, maxdist=2, prefix=1):
                 candidate_form = analyzed(candidate)
-                if candidate != lower and candidate_form and reader.doc_frequency("body", candidate_form) > frequency:
+                if (
+                    candidate != lower
+                    and candidate_form
+                    and reader.doc_frequency("body", candidate_form) > frequency
+                ):
                     suggestion = re.sub(rf"\b{re.escape(word)}\b", candidate, suggestion)
                     break
         return suggestion.lower() if suggestion != q else None

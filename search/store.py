@@ -244,4 +244,3 @@ class IndexStore:
                 f"new index generation failed its check ({count} of {expected} documents, "
                 f"canary query {'found' if hit else 'missed'}); the served index is unchanged"
             )
-

@@ -31,7 +31,9 @@ SAMPLES = SHARED / "samples"
 BBC = SHARED / "data" / "bbc-news" / "bbc"
 SAMPLE_A = "000_4f06e7c685bc3fd5"
 SAMPLE_B = "002_b2d6e95a1f926997"
-BBC_PICKS = [f"politics/{n:03d}.txt" for n in range(1, 9)] + [f"business/{n:03d}.txt" for n in range(1, 5)]
+BBC_PICKS = [f"politics/{n:03d}.txt" for n in range(1, 9)] + [
+    f"business/{n:03d}.txt" for n in range(1, 5)
+]
 
 EXTRA_RECORDS = [
     {

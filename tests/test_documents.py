@@ -41,7 +41,9 @@ def test_json_object_array_and_jsonl_ids(tmp_path: Path) -> None:
 
 
 def test_bad_jsonl_line_is_skipped_with_its_line(tmp_path: Path) -> None:
-    (tmp_path / "feed.jsonl").write_text('{"body": "Good."}\n{"body": broken\n[1, 2]\n{"title": "no body"}\n')
+    (tmp_path / "feed.jsonl").write_text(
+        '{"body": "Good."}\n{"body": broken\n[1, 2]\n{"title": "no body"}\n'
+    )
     records, skipped = read(tmp_path, "feed.jsonl")
     assert [r.id for r in records] == ["feed#1"]
     assert [(s.line, s.reason.split(":")[0]) for s in skipped] == [
@@ -53,7 +55,7 @@ def test_bad_jsonl_line_is_skipped_with_its_line(tmp_path: Path) -> None:
 
 
 def test_gzip_and_truncated_gzip(tmp_path: Path) -> None:
-    data = gzip.compress("Headline\n\nBody sentence.\n".encode())
+    data = gzip.compress(b"Headline\n\nBody sentence.\n")
     (tmp_path / "ok.txt.gz").write_bytes(data)
     (tmp_path / "cut.txt.gz").write_bytes(data[: len(data) // 2])
     assert read(tmp_path, "ok.txt.gz")[0][0].content.startswith("Headline")

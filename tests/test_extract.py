@@ -70,7 +70,7 @@ def test_sample_a_title_date_and_body() -> None:
     assert kept, "the sample has article paragraphs"
     for paragraph in kept:
         assert paragraph in extracted.body
-    assert extracted.body.endswith("Nato-minus-the-US world.\"")
+    assert extracted.body.endswith('Nato-minus-the-US world."')
 
 
 def test_sample_b_derived_title_date_and_body() -> None:
@@ -101,7 +101,9 @@ def test_recurring_paragraphs_need_many_files() -> None:
 
 
 def test_corpus_chrome_is_removed_from_body() -> None:
-    paras, date = clean_paragraphs("Headline\nBody sentence.\nSite footer line", {"Site footer line"})
+    paras, date = clean_paragraphs(
+        "Headline\nBody sentence.\nSite footer line", {"Site footer line"}
+    )
     assert paras == ["Headline", "Body sentence."] and date is None
 
 
@@ -148,6 +150,8 @@ def test_html_page_main_text_and_metadata(tmp_path: Path) -> None:
 
 
 def test_article_with_only_chrome_is_an_error() -> None:
-    raw = RawArticle("x", "text", "Stay up to date with notifications from us\nComments\n", "x.txt", "h")
+    raw = RawArticle(
+        "x", "text", "Stay up to date with notifications from us\nComments\n", "x.txt", "h"
+    )
     with pytest.raises(ArticleError, match="no article text"):
         extract(raw)

@@ -38,7 +38,9 @@ def test_no_match_gives_the_start_of_the_field() -> None:
 
 def test_at_most_three_fragments_best_first_shown_in_order() -> None:
     filler = "Nothing to see in this long stretch of unrelated filler text at all. " * 4
-    text = filler.join(["Paris talks.", "Paris and Berlin talks.", "Berlin.", "Rome.", "Paris, Berlin."])
+    text = filler.join(
+        ["Paris talks.", "Paris and Berlin talks.", "Berlin.", "Rome.", "Paris, Berlin."]
+    )
     shown = snippets(text, terms("paris", "berlin"))
     assert len(shown) == 3
     assert all("<mark>" in fragment for fragment in shown)

@@ -39,19 +39,27 @@ def test_second_run_finds_everything_unchanged(tmp_path: Path, finder: PersonFin
     assert second.generation == first.generation
 
 
-def test_changed_added_and_deleted_files_are_counted_and_served(tmp_path: Path, finder: PersonFinder) -> None:
+def test_changed_added_and_deleted_files_are_counted_and_served(
+    tmp_path: Path, finder: PersonFinder
+) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     store = IndexStore(tmp_path / "index")
     indexer = Indexer(store, finder)
     indexer.reindex([corpus])
-    (corpus / "bbc" / "politics" / "001.txt").write_text("Quokka census\n\nRangers counted every quokka on the island.\n")
-    (corpus / "new.txt").write_text("Penguin parade\n\nThe penguin parade drew record crowds on Sunday.\n")
+    (corpus / "bbc" / "politics" / "001.txt").write_text(
+        "Quokka census\n\nRangers counted every quokka on the island.\n"
+    )
+    (corpus / "new.txt").write_text(
+        "Penguin parade\n\nThe penguin parade drew record crowds on Sunday.\n"
+    )
     (corpus / "bbc" / "business" / "002.txt").unlink()
     summary = indexer.reindex([corpus])
     assert counts(summary) == (1, 1, 1, 15, 0)
     assert summary.documents == 17
     service = SearchService(store, refresh_interval_s=0)
-    assert [h.id for h in service.search(parse_request({"q": "quokka"})).hits] == ["bbc/politics/001"]
+    assert [h.id for h in service.search(parse_request({"q": "quokka"})).hits] == [
+        "bbc/politics/001"
+    ]
     assert [h.id for h in service.search(parse_request({"q": "penguin"})).hits] == ["new"]
     assert "bbc/business/002" not in ids(store)
     full = indexer.reindex([corpus], full=True)
@@ -59,14 +67,18 @@ def test_changed_added_and_deleted_files_are_counted_and_served(tmp_path: Path, 
     service.close()
 
 
-def test_bad_files_are_skipped_with_reasons_and_good_ones_index(tmp_path: Path, finder: PersonFinder) -> None:
+def test_bad_files_are_skipped_with_reasons_and_good_ones_index(
+    tmp_path: Path, finder: PersonFinder
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "good.txt").write_text("Good headline\n\nA perfectly good article about trains.\n")
     (corpus / "empty.txt").write_text("")
     (corpus / "binary.txt").write_bytes(b"\x00\xff" * 100)
     (corpus / "cut.txt.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
-    (corpus / "feed.jsonl").write_text('{"id": "j1", "body": "Jsonl article about buses."}\n{oops\n')
+    (corpus / "feed.jsonl").write_text(
+        '{"id": "j1", "body": "Jsonl article about buses."}\n{oops\n'
+    )
     (corpus / "dupe.json").write_text(json.dumps({"id": "j1", "body": "Same id again."}))
     summary = Indexer(IndexStore(tmp_path / "index"), finder).reindex([corpus])
     assert summary.added == 2

@@ -61,7 +61,15 @@ def test_clean_mention(mention: str, tokens: tuple[str, ...]) -> None:
 
 
 def test_partial_mentions_resolve_to_full_names() -> None:
-    mentions = ["Keir Starmer", "Starmer", "Sir Keir", "Mr Kushner", "Jared Kushner", "Kushner", "Elysée"]
+    mentions = [
+        "Keir Starmer",
+        "Starmer",
+        "Sir Keir",
+        "Mr Kushner",
+        "Jared Kushner",
+        "Kushner",
+        "Elysée",
+    ]
     assert canonical_people(mentions) == ["Keir Starmer", "Jared Kushner"]
 
 

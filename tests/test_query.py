@@ -17,8 +17,12 @@ def reader() -> Any:
     """A tiny in-memory index whose vocabulary the expansions run over."""
     index = RamStorage().create_index(build_schema())
     with index.writer() as writer:
-        writer.add_document(id="1", title="Starmer visits Paris", body="kushner kushnir " + " ".join(
-            f"alpha{i}" for i in range(MAX_EXPANSIONS + 50)), people="Keir Starmer")
+        writer.add_document(
+            id="1",
+            title="Starmer visits Paris",
+            body="kushner kushnir " + " ".join(f"alpha{i}" for i in range(MAX_EXPANSIONS + 50)),
+            people="Keir Starmer",
+        )
     return index.reader()
 
 
@@ -77,8 +81,12 @@ def test_expansions_are_capped(builder: QueryBuilder, reader: Any) -> None:
         ("date:[yesterday TO today]", "ISO dates"),
     ],
 )
-def test_queries_that_cannot_be_understood(builder: QueryBuilder, reader: Any, q: str, hint: str) -> None:
-    with pytest.raises(InvalidQuery, match=hint.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+def test_queries_that_cannot_be_understood(
+    builder: QueryBuilder, reader: Any, q: str, hint: str
+) -> None:
+    with pytest.raises(
+        InvalidQuery, match=hint.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
         builder.parse(q, reader)
 
 

@@ -13,7 +13,9 @@ from search.store import IndexStore
 
 
 def docs(*ids: str) -> list[dict[str, object]]:
-    return [to_fields(Article(id=i, title=f"Title {i} budget", body=f"Body of {i}."), b"") for i in ids]
+    return [
+        to_fields(Article(id=i, title=f"Title {i} budget", body=f"Body of {i}."), b"") for i in ids
+    ]
 
 
 def test_nothing_served_before_the_first_build(tmp_path: Path) -> None:
@@ -46,9 +48,12 @@ def test_a_generation_in_use_is_not_removed(tmp_path: Path) -> None:
 
 def test_one_writer_at_a_time(tmp_path: Path) -> None:
     store = IndexStore(tmp_path / "index")
-    with store.writing(), pytest.raises(LockHeld, match="another reindex is running"):
-        with IndexStore(tmp_path / "index").writing():
-            pass
+    with (
+        store.writing(),
+        pytest.raises(LockHeld, match="another reindex is running"),
+        IndexStore(tmp_path / "index").writing(),
+    ):
+        pass
     with store.writing():
         pass  # released on exit
 

@@ -1,0 +1,79 @@
+"""The real thing: search-serve (gunicorn) on a loopback port, queried over HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+from search.indexer import Indexer
+from search.people import PersonFinder
+from search.store import IndexStore
+from tests.conftest import SAMPLE_A, SAMPLE_B, Server, get_json, make_corpus
+
+
+def test_served_search_documents_and_errors(server: Server) -> None:
+    status, body = get_json(server.url + "/search?q=Paris+Declaration")
+    assert status == 200
+    assert {hit["id"] for hit in body["hits"]} == {SAMPLE_A, SAMPLE_B}
+    assert all("<mark>" in "".join(hit["highlights"]["body"]) for hit in body["hits"])
+    assert get_json(server.url + "/documents/" + urllib.parse.quote(SAMPLE_A))[0] == 200
+    status, body = get_json(server.url + "/search?per_page=1000")
+    assert status == 400 and body["error"]["code"] == "invalid_parameter"
+    status, body = get_json(server.url + "/nowhere")
+    assert status == 404 and body["error"]["code"] == "not_found"
+
+
+def test_live_reindex_swaps_without_a_failed_request(tmp_path: Path, finder: PersonFinder) -> None:
+    """A client loop keeps querying while full and incremental reindexes swap the index."""
+    corpus = make_corpus(tmp_path / "corpus")
+    index = tmp_path / "index"
+    indexer = Indexer(IndexStore(index), finder)
+    indexer.reindex([corpus])
+    running = Server(index)
+    failures: list[str] = []
+    answered = 0
+    stop = threading.Event()
+
+    def client_loop() -> None:
+        nonlocal answered
+        deadline = time.monotonic() + 120
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                status, body = get_json(running.url + "/search?q=paris&facets=people")
+                if status != 200 or body["total"] < 2:
+                    failures.append(f"{status} {body}")
+                answered += 1
+            except Exception as exc:  # any transport error is a failed request
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=client_loop) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for round_number in range(3):
+            (corpus / f"fresh{round_number}.txt").write_text(
+                f"Wombat news {round_number}\n\nA wombat named Round{round_number} visited Paris today.\n"
+            )
+            indexer.reindex([corpus], full=round_number != 1)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                status, body = get_json(running.url + f"/search?q=round{round_number}")
+                if status == 200 and body["total"] == 1:
+                    break
+                time.sleep(0.1)
+            else:
+                failures.append(f"article of round {round_number} never appeared")
+        shutil.rmtree(corpus / "bbc")
+        indexer.reindex([corpus])
+        time.sleep(1)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        running.stop()
+    assert answered > 20
+    assert failures == []
+    assert len(list(index.glob("gen-*"))) == 1
