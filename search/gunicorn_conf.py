@@ -13,6 +13,8 @@ workers = int(os.environ.get("SEARCH_WORKERS", "2"))
 worker_class = "sync"
 preload_app = False
 timeout = 30
+# Long queries get our own JSON 400 (q is capped at 1000 characters), not gunicorn's.
+limit_request_line = 8190
 graceful_timeout = 10
 accesslog = "-"
 errorlog = "-"

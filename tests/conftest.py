@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,6 +142,11 @@ class Server:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         self.wait_until_ready()
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """GET ``path`` with query parameters (lists repeat), returning status and JSON."""
+        query = urllib.parse.urlencode(params or {}, doseq=True)
+        return get_json(f"{self.url}{path}?{query}" if query else self.url + path)
 
     def wait_until_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -1,4 +1,8 @@
-"""The HTTP contract, in-process through falcon's TestClient over a real small index."""
+"""The HTTP contract, over HTTP against a running gunicorn serving a real small index.
+
+Two cases need a service configured differently (no index, a zero time limit); they
+use falcon's TestClient around the same app factory.
+"""
 
 from __future__ import annotations
 
@@ -17,23 +21,35 @@ from search.openapi import SEARCH_PARAMETERS
 from search.query import PARAMETERS
 from search.searcher import SearchService
 from search.store import IndexStore
-from tests.conftest import SAMPLE_A, SAMPLE_B
+from tests.conftest import SAMPLE_A, SAMPLE_B, Server
 
 
-def search(client: testing.TestClient, **params: Any) -> dict[str, Any]:
-    result = client.simulate_get("/search", params=params)
-    assert result.status_code == 200, result.text
-    return result.json  # type: ignore[no-any-return]
+def search(api: Server, **params: Any) -> dict[str, Any]:
+    status, body = api.get("/search", params)
+    assert status == 200, body
+    return body  # type: ignore[no-any-return]
 
 
-def error(client: testing.TestClient, path: str, status: int, **params: Any) -> dict[str, Any]:
-    result = client.simulate_get(path, params=params)
-    assert result.status_code == status, result.text
-    assert result.headers["content-type"].startswith("application/json")
-    return result.json["error"]  # type: ignore[no-any-return]
+def error(
+    api: Server | testing.TestClient, path: str, status: int, **params: Any
+) -> dict[str, Any]:
+    if isinstance(api, Server):
+        got, body = api.get(path, params)
+    else:
+        result = api.simulate_get(path, params=params)
+        assert result.headers["content-type"].startswith("application/json")
+        got, body = result.status_code, result.json
+    assert got == status, body
+    return body["error"]  # type: ignore[no-any-return]
 
 
-def test_paris_declaration_finds_both_samples_with_marks(client: testing.TestClient) -> None:
+@pytest.fixture(scope="module")
+def client(server: Server) -> Server:
+    """The real server (named ``client`` as the HTTP client of every test here)."""
+    return server
+
+
+def test_paris_declaration_finds_both_samples_with_marks(client: Server) -> None:
     body = search(client, q="Paris Declaration")
     assert {hit["id"] for hit in body["hits"]} == {SAMPLE_A, SAMPLE_B}
     assert set(body) == {
@@ -54,12 +70,12 @@ def test_paris_declaration_finds_both_samples_with_marks(client: testing.TestCli
         assert "Keir Starmer" in hit["people"]
 
 
-def test_title_outranks_body(client: testing.TestClient) -> None:
+def test_title_outranks_body(client: Server) -> None:
     hits = search(client, q="budget")["hits"]
     assert hits[0]["id"] == "wire-budget"
 
 
-def test_script_in_article_comes_back_escaped(client: testing.TestClient) -> None:
+def test_script_in_article_comes_back_escaped(client: Server) -> None:
     hit = search(client, q="script")["hits"][0]
     assert hit["id"] == "wire-script"
     assert "<script>" not in hit["highlights"]["title"] + "".join(hit["highlights"]["body"])
@@ -87,28 +103,28 @@ def test_script_in_article_comes_back_escaped(client: testing.TestClient) -> Non
     ],
 )
 def test_query_language_and_filters(
-    client: testing.TestClient, params: dict[str, Any], expected: set[str]
+    client: Server, params: dict[str, Any], expected: set[str]
 ) -> None:
     body = search(client, per_page=100, **params)
     assert {hit["id"] for hit in body["hits"]} == expected
     assert body["total"] == len(expected)
 
 
-def test_empty_query_lists_everything_newest_first(client: testing.TestClient) -> None:
+def test_empty_query_lists_everything_newest_first(client: Server) -> None:
     body = search(client, per_page=100)
     assert body["total"] == 17
     dates = [hit["date"] for hit in body["hits"] if hit["date"]]
     assert dates == sorted(dates, reverse=True) and dates[0] == "2026-01-06"
 
 
-def test_sort_by_date_both_ways(client: testing.TestClient) -> None:
+def test_sort_by_date_both_ways(client: Server) -> None:
     newest = [h["date"] for h in search(client, q="paris", sort="date")["hits"]]
     oldest = [h["date"] for h in search(client, q="paris", sort="-date")["hits"]]
     assert newest[0] == "2026-01-06" and oldest[0] in (None, "2024-11-05")
     assert all(h["score"] is None for h in search(client, q="paris", sort="date")["hits"])
 
 
-def test_paging(client: testing.TestClient) -> None:
+def test_paging(client: Server) -> None:
     first = search(client, per_page=5, page=1)
     second = search(client, per_page=5, page=2)
     assert first["total"] == second["total"] == 17
@@ -118,7 +134,7 @@ def test_paging(client: testing.TestClient) -> None:
     assert search(client, per_page=5, page=5)["hits"] == []
 
 
-def test_facets_count_all_matches(client: testing.TestClient) -> None:
+def test_facets_count_all_matches(client: Server) -> None:
     facets = search(client, q="paris", per_page=1, facets="people,month,year")["facets"]
     people = {f["value"]: f["count"] for f in facets["people"]}
     assert people["Emmanuel Macron"] == 3 and people["Keir Starmer"] == 2
@@ -126,7 +142,7 @@ def test_facets_count_all_matches(client: testing.TestClient) -> None:
     assert {f["value"]: f["count"] for f in facets["year"]} == {"2026": 1, "2024": 1}
 
 
-def test_collapse_folds_the_two_scrapes(client: testing.TestClient) -> None:
+def test_collapse_folds_the_two_scrapes(client: Server) -> None:
     plain = search(client, q="Paris Declaration")
     folded = search(client, q="Paris Declaration", collapse="true")
     assert plain["total"] == 2 and folded["total"] == 1
@@ -135,27 +151,27 @@ def test_collapse_folds_the_two_scrapes(client: testing.TestClient) -> None:
     assert "duplicates" not in plain["hits"][0]
 
 
-def test_suggestion_for_unknown_words(client: testing.TestClient) -> None:
+def test_suggestion_for_unknown_words(client: Server) -> None:
     assert search(client, q="Kushnr")["suggestion"] == "kushner"
     assert search(client, q="Kushner")["suggestion"] is None
 
 
-def test_documents_and_similar(client: testing.TestClient) -> None:
-    document = client.simulate_get(f"/documents/{SAMPLE_B}").json
+def test_documents_and_similar(client: Server) -> None:
+    document = client.get(f"/documents/{SAMPLE_B}")[1]
     assert set(document) == {"id", "title", "date", "people", "body", "url", "source"}
     assert document["date"] == "2026-01-06"
-    similar = client.simulate_get(f"/documents/{SAMPLE_A}/similar").json
+    similar = client.get(f"/documents/{SAMPLE_A}/similar")[1]
     ids = [hit["id"] for hit in similar["hits"]]
     assert ids[0] == SAMPLE_B and SAMPLE_A not in ids and len(ids) <= 10
-    nested = client.simulate_get("/documents/bbc/politics/001").json
+    nested = client.get("/documents/bbc/politics/001")[1]
     assert nested["id"] == "bbc/politics/001"
     assert error(client, "/documents/nope/similar", 404)["code"] == "not_found"
 
 
-def test_operational_endpoints(client: testing.TestClient) -> None:
-    assert client.simulate_get("/health").json == {"status": "ok"}
-    assert client.simulate_get("/ready").status_code == 200
-    stats = client.simulate_get("/stats").json
+def test_operational_endpoints(client: Server) -> None:
+    assert client.get("/health") == (200, {"status": "ok"})
+    assert client.get("/ready") == (200, {"status": "ready"})
+    stats = client.get("/stats")[1]
     assert (
         stats["documents"] == 17
         and stats["generation"].startswith("gen-")
@@ -177,7 +193,7 @@ def test_operational_endpoints(client: testing.TestClient) -> None:
     ],
 )
 def test_errors_are_json(
-    client: testing.TestClient, path: str, params: dict[str, str], status: int, code: str
+    client: Server, path: str, params: dict[str, str], status: int, code: str
 ) -> None:
     body = error(client, path, status, **params)
     assert body["code"] == code and body["message"]
@@ -196,8 +212,8 @@ def test_search_past_its_time_limit_is_stopped(index_dir: Any) -> None:
     service.close()
 
 
-def test_openapi_document_is_valid_and_matches_the_code(client: testing.TestClient) -> None:
-    document = client.simulate_get("/openapi.json").json
+def test_openapi_document_is_valid_and_matches_the_code(client: Server) -> None:
+    document = client.get("/openapi.json")[1]
     validate(document)
     assert [p["name"] for p in SEARCH_PARAMETERS] == list(PARAMETERS)
     documented = [p["name"] for p in document["paths"]["/search"]["get"]["parameters"]]
@@ -228,11 +244,10 @@ SAFE = re.compile(r"^(?:[^<>&]|&(?:amp|lt|gt|quot|#x27);|</?mark>)*$")
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(q=STRANGE)
-def test_any_query_gets_200_or_a_4xx_json_error(client: testing.TestClient, q: str) -> None:
-    result = client.simulate_get("/search", params={"q": q})
-    assert result.status_code == 200 or 400 <= result.status_code < 500, (q, result.text)
-    body = result.json
-    if result.status_code != 200:
+def test_any_query_gets_200_or_a_4xx_json_error(client: Server, q: str) -> None:
+    status, body = client.get("/search", {"q": q})
+    assert status == 200 or 400 <= status < 500, (q, body)
+    if status != 200:
         assert body["error"]["code"] in ("invalid_query", "invalid_parameter")
         return
     for hit in body["hits"]:
