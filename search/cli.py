@@ -1,4 +1,4 @@
-"""The two commands: ``search-reindex`` and ``search-serve``. Thin on purpose.
+"""The commands: ``search-reindex``, ``search-serve``, ``search-evaluate``. Thin on purpose.
 
 Each parses flags, calls one library entry point, and prints the outcome. A fatal
 error prints one line naming the problem and what to do, and exits non-zero; a
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from search.config import DEFAULT_INDEX_DIR, Settings
+from search.config import DEFAULT_INDEX_DIR, SHARED_DIR, Settings
 from search.errors import LockHeld, ReindexError
 from search.indexer import Indexer
 from search.store import IndexStore
@@ -121,12 +121,46 @@ def serve_main(argv: list[str] | None = None) -> int:
     return 0  # not reached: the process is gunicorn now
 
 
+def evaluate_main(argv: list[str] | None = None) -> int:
+    from search.evaluation import LOADERS, evaluate
+
+    parser = argparse.ArgumentParser(
+        prog="search-evaluate",
+        description="Index a test collection and print the ranking's nDCG@10, MAP, "
+        "Recall@100 and MRR@10.",
+    )
+    parser.add_argument(
+        "folder", type=Path, nargs="?", default=SHARED_DIR / "data" / "cranfield",
+        help="the collection's files (default: the shared Cranfield collection)",
+    )  # fmt: skip
+    parser.add_argument("--collection", choices=sorted(LOADERS), default="cranfield")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    try:
+        collection = LOADERS[args.collection](args.folder)
+    except (OSError, ValueError) as exc:
+        print(f"search-evaluate: cannot read {args.folder}: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    started = time.monotonic()
+    scores = evaluate(collection)
+    if args.json:
+        print(json.dumps(scores, indent=2))
+        return 0
+    print(
+        f"{collection.name}: {len(collection.documents)} documents, "
+        f"{len(collection.queries)} queries ({time.monotonic() - started:.0f}s)"
+    )
+    for name, value in scores.items():
+        print(f"{name:<12}{value:.4f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m search.cli reindex|serve ...``: both commands without installed scripts."""
     args = sys.argv[1:] if argv is None else argv
-    commands = {"reindex": reindex_main, "serve": serve_main}
+    commands = {"reindex": reindex_main, "serve": serve_main, "evaluate": evaluate_main}
     if not args or args[0] not in commands:
-        print("usage: python -m search.cli {reindex,serve} ...", file=sys.stderr)
+        print(f"usage: python -m search.cli {{{','.join(commands)}}} ...", file=sys.stderr)
         return EXIT_FATAL
     return commands[args[0]](args[1:])
 

@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_INDEX_DIR = Path(__file__).resolve().parent.parent / "index"
+CHECKOUT = Path(__file__).resolve().parent.parent
+DEFAULT_INDEX_DIR = CHECKOUT / "index"
+SHARED_DIR = CHECKOUT.parent / "shared"
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ class SearchRequest:
     collapse: bool = False
     match: str = "all"
     highlight: bool = True
+    suggest: bool = True
+    expand: bool = False
 
 
 def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:

@@ -1,0 +1,146 @@
+"""Ranking quality as numbers: a test collection through our own indexer and searcher.
+
+A collection's documents are written as JSON records (title, body, no people to
+find: these are not news) and indexed by ``search.indexer`` into a temporary
+folder; each query runs through ``SearchService.search`` in bag-of-words mode
+(``match="any"``: any word may match, more matches rank higher) with pseudo-relevance
+feedback (``expand``), the code path of ``/search``. ir-measures scores the runs
+against the collection's judgements.
+
+Classic collections come in the SMART format (``.I`` starts a record, ``.T``,
+``.W`` and other one-letter tags start its fields), so adding one is a loader
+that maps its files and relevance codes onto ``Collection``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ir_measures
+
+from search.indexer import Indexer
+from search.query import SearchRequest
+from search.searcher import SearchService
+from search.store import IndexStore
+
+MEASURES = {
+    "nDCG@10": ir_measures.nDCG @ 10,
+    "MAP": ir_measures.AP,
+    "Recall@100": ir_measures.R @ 100,
+    "MRR@10": ir_measures.RR @ 10,
+}
+DEPTH = 100
+SMART_TAG = re.compile(r"^\.([A-Z])(?:\s+(.*))?$")
+
+
+@dataclass
+class Collection:
+    """Documents, queries and graded judgements (gain > 0 is relevant)."""
+
+    name: str
+    documents: dict[str, tuple[str, str]]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+
+def read_smart(path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """(id, {tag: text}) for each ``.I`` record of a SMART-format file."""
+    record_id: str | None = None
+    fields: dict[str, list[str]] = {}
+    tag = ""
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = SMART_TAG.match(line.rstrip())
+        if match and match.group(1) == "I":
+            if record_id is not None:
+                yield record_id, _joined(fields)
+            record_id, fields, tag = (match.group(2) or "").strip(), {}, ""
+        elif match and not match.group(2):
+            tag = match.group(1)
+            fields.setdefault(tag, [])
+        elif tag:
+            fields[tag].append(line.strip())
+    if record_id is not None:
+        yield record_id, _joined(fields)
+
+
+def _joined(fields: dict[str, list[str]]) -> dict[str, str]:
+    return {tag: " ".join(line for line in lines if line) for tag, lines in fields.items()}
+
+
+def load_cranfield(folder: Path) -> Collection:
+    """Cranfield 1400: qrels number queries 1..225 in file order, and codes run
+    backwards (1 = complete answer ... 4 = minimum interest, -1 = not relevant),
+    so gain is ``5 - code`` and -1 counts as 0."""
+    documents = {
+        doc_id: (fields.get("T", ""), fields.get("W", ""))
+        for doc_id, fields in read_smart(folder / "cran.all.1400")
+    }
+    queries = {
+        str(number): fields.get("W", "")
+        for number, (_, fields) in enumerate(read_smart(folder / "cran.qry"), 1)
+    }
+    qrels: dict[str, dict[str, int]] = {}
+    for line in (folder / "cranqrel").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            code = int(parts[2])
+            qrels.setdefault(parts[0], {})[parts[1]] = 5 - code if 1 <= code <= 4 else 0
+    return Collection("cranfield", documents, queries, qrels)
+
+
+LOADERS: dict[str, Callable[[Path], Collection]] = {"cranfield": load_cranfield}
+
+
+def bag_of_words(text: str) -> str:
+    """A natural-language question as plain words, so no character of it is syntax."""
+    return " ".join(word.lower() for word in re.findall(r"\w+", text))
+
+
+def write_records(collection: Collection, folder: Path) -> Path:
+    """The collection's documents as one JSONL file the indexer reads like any feed."""
+    path = folder / f"{collection.name}.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for doc_id, (title, body) in collection.documents.items():
+            record = {"id": doc_id, "title": title, "body": body, "people": []}
+            out.write(json.dumps(record) + "\n")
+    return path
+
+
+def run(service: SearchService, queries: dict[str, str], depth: int = DEPTH) -> dict[str, Any]:
+    """Ranked ids per query, scored by rank so ties cannot reorder them."""
+    ranking: dict[str, dict[str, float]] = {}
+    for query_id, text in queries.items():
+        request = SearchRequest(
+            q=bag_of_words(text),
+            match="any",
+            expand=True,
+            per_page=depth,
+            highlight=False,
+            suggest=False,
+        )
+        hits = service.search(request).hits
+        ranking[query_id] = {hit.id: float(depth - rank) for rank, hit in enumerate(hits)}
+    return ranking
+
+
+def evaluate(collection: Collection, workdir: Path | None = None) -> dict[str, float]:
+    """Index the collection with the project's indexer and score the project's ranking."""
+    with tempfile.TemporaryDirectory(dir=workdir) as temporary:
+        folder = Path(temporary)
+        source = folder / "source"
+        source.mkdir()
+        store = IndexStore(folder / "index")
+        Indexer(store).reindex([write_records(collection, source)])
+        service = SearchService(store, time_limit_s=60.0)
+        try:
+            ranking = run(service, collection.queries)
+        finally:
+            service.close()
+    scores = ir_measures.calc_aggregate(MEASURES.values(), collection.qrels, ranking)
+    return {name: float(scores[measure]) for name, measure in MEASURES.items()}
