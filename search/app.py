@@ -16,10 +16,13 @@ import falcon
 
 from search.config import Settings
 from search.errors import NotFound, SearchServiceError
+from search.metrics import MetricsMiddleware
 from search.resources import (
     DocumentResource,
     HealthResource,
+    MetricsResource,
     OpenAPIResource,
+    PageResource,
     ReadyResource,
     SearchResource,
     StatsResource,
@@ -87,9 +90,11 @@ def create_app(
         time_limit_s=settings.search_time_limit_s,
         refresh_interval_s=settings.refresh_interval_s,
     )
-    app = falcon.App(middleware=[RequestIdMiddleware()])
+    middleware: list[Any] = [RequestIdMiddleware(), MetricsMiddleware()]
+    app = falcon.App(middleware=middleware)
     app.req_options.auto_parse_qs_csv = False
     app.req_options.keep_blank_qs_values = False
+    app.add_route("/", PageResource(service))
     app.add_route("/search", SearchResource(service))
     # Ids are paths ("politics/001"), so the id takes the rest of the URL.
     app.add_route("/documents/{doc_id:path}", DocumentResource(service))
@@ -97,6 +102,7 @@ def create_app(
     app.add_route("/ready", ReadyResource(service))
     app.add_route("/stats", StatsResource(service))
     app.add_route("/openapi.json", OpenAPIResource())
+    app.add_route("/metrics", MetricsResource(service))
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(SearchServiceError, _service_error)

@@ -6,6 +6,15 @@ come from the ``SEARCH_*`` environment that ``search-serve`` sets from its flags
 """
 
 import os
+import shutil
+import tempfile
+from typing import Any
+
+# Workers import prometheus_client after the fork, so they all see this directory;
+# one made here is this server's alone and goes when it exits.
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="search-metrics-")
 
 wsgi_app = "search.app:create_app()"
 bind = [os.environ.get("SEARCH_BIND", "127.0.0.1:8000")]
@@ -22,3 +31,15 @@ loglevel = os.environ.get("SEARCH_LOG_LEVEL", "info")
 access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms rid=%({x-request-id}o)s'
 )
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the aggregated metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -118,6 +118,10 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _content(media_type: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
     meanings = {
         400: "invalid_parameter or invalid_query",
@@ -160,6 +164,15 @@ def document() -> dict[str, Any]:
             "/ready": _get("Readiness: an index is open", _json(OBJECT, "Ready."), 503),
             "/stats": _get("Index statistics", _json(OBJECT, "Counts, generation, size."), 503),
             "/openapi.json": _get("This document", _json(OBJECT, "OpenAPI 3 document.")),
+            "/": _get(
+                "The search page for browsers (HTML)",
+                _content("text/html", "The page with its results, or with the error (4xx)."),
+                parameters=[p for p in SEARCH_PARAMETERS if p["name"] in query.PAGE_PARAMETERS],
+            ),
+            "/metrics": _get(
+                "Prometheus metrics of all workers",
+                _content("text/plain", "Prometheus text exposition format."),
+            ),
         },
         "components": {"schemas": SCHEMAS},
     }

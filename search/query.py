@@ -43,6 +43,8 @@ FIELD_BOOSTS = {"title": 2.0, "body": 1.0, "people": 1.5}
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 PARAMETERS = ("q", "people", "from", "to", "sort", "page", "per_page", "facets", "collapse")
+# The search page sets its own page size and facets.
+PAGE_PARAMETERS = tuple(p for p in PARAMETERS if p not in ("per_page", "facets"))
 
 
 @dataclass(frozen=True)

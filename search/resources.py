@@ -6,11 +6,12 @@ that ``app.py`` turns into the contract's JSON error body.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import falcon
 
-from search import openapi
+from search import metrics, openapi, page
 from search.errors import IndexUnavailable, InvalidParameter
 from search.query import PARAMETERS, parse_request
 from search.searcher import SearchService
@@ -24,7 +25,34 @@ class SearchResource:
         unknown = sorted(set(req.params) - set(PARAMETERS))
         if unknown:
             raise InvalidParameter(unknown[0], f"unknown parameter; use {', '.join(PARAMETERS)}")
-        resp.media = self.service.search(parse_request(req.params)).as_dict()
+        results = self.service.search(parse_request(req.params))
+        metrics.RESULTS.observe(results.total)
+        resp.media = results.as_dict()
+
+
+class PageResource:
+    """``/``: the search page for people in a browser."""
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        status, html = page.render(self.service, req.params)
+        resp.status = falcon.code_to_http_status(status)
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = html
+
+
+class MetricsResource:
+    """``/metrics``: Prometheus text format, all workers aggregated."""
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with contextlib.suppress(IndexUnavailable):
+            metrics.record_index(self.service.stats())
+        resp.data, resp.content_type = metrics.exposition()
 
 
 class DocumentResource:

@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 from search.app import create_app
 from search.config import Settings
 from search.openapi import SEARCH_PARAMETERS
-from search.query import PARAMETERS
+from search.query import PAGE_PARAMETERS, PARAMETERS
 from search.searcher import SearchService
 from search.store import IndexStore
 from tests.conftest import SAMPLE_A, SAMPLE_B, Server
@@ -226,8 +226,12 @@ def test_openapi_document_is_valid_and_matches_the_code(client: Server) -> None:
         "/ready",
         "/stats",
         "/openapi.json",
+        "/",
+        "/metrics",
     }
     assert set(document["paths"]) == routes
+    page = [p["name"] for p in document["paths"]["/"]["get"]["parameters"]]
+    assert page == list(PAGE_PARAMETERS)
 
 
 TEXT = st.characters(exclude_categories=("Cs",))  # HTTP clients cannot send lone surrogates

@@ -6,7 +6,10 @@ import shutil
 import threading
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from search.indexer import Indexer
 from search.people import PersonFinder
@@ -92,3 +95,45 @@ def _generations_once_workers_move_on(index: Path, timeout: float = 10.0) -> int
         time.sleep(0.2)
         store.cleanup()
     return len(list(index.glob("gen-*")))
+
+
+def scrape(server: Server) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of ``/metrics`` by name and labels."""
+    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_move_with_requests_across_workers(server: Server, index_dir: Path) -> None:
+    ok = (
+        "search_http_requests_total",
+        (("method", "GET"), ("route", "/search"), ("status", "200")),
+    )
+    bad = (
+        "search_http_requests_total",
+        (("method", "GET"), ("route", "/search"), ("status", "400")),
+    )
+    before = scrape(server)
+    for _ in range(6):  # spread over both workers; all are counted wherever scraped
+        assert server.get("/search", {"q": "paris"})[0] == 200
+    assert server.get("/search", {"per_page": "0"})[0] == 400
+    after = scrape(server)
+    assert after[ok] - before.get(ok, 0.0) == 6
+    assert after[bad] - before.get(bad, 0.0) == 1
+    searches = ("search_results_count", ())
+    assert after[searches] - before.get(searches, 0.0) == 6
+    latency = (
+        "search_http_request_duration_seconds_count",
+        (("route", "/search"), ("status", "200")),
+    )
+    assert after[latency] - before.get(latency, 0.0) == 6
+    assert (
+        after[("search_index_documents", ())]
+        == IndexStore(index_dir).open_current().index.doc_count()
+    )
+    assert after[("search_index_last_reindex_seconds", ())] > 1.6e9
