@@ -89,6 +89,7 @@ def create_app(
         IndexStore(settings.index_dir),
         time_limit_s=settings.search_time_limit_s,
         refresh_interval_s=settings.refresh_interval_s,
+        cache_size=settings.result_cache_size,
     )
     middleware: list[Any] = [RequestIdMiddleware(), MetricsMiddleware()]
     app = falcon.App(middleware=middleware)

@@ -24,6 +24,7 @@ class Settings:
     workers: int = 2
     search_time_limit_s: float = 2.0
     refresh_interval_s: float = 0.5
+    result_cache_size: int = 256
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -37,6 +38,7 @@ class Settings:
             "refresh_interval_s": float(
                 env.get("SEARCH_REFRESH_INTERVAL_S", cls.refresh_interval_s)
             ),
+            "result_cache_size": int(env.get("SEARCH_RESULT_CACHE", cls.result_cache_size)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["index_dir"] = Path(str(values["index_dir"]))

@@ -2,12 +2,12 @@
 
 Whoosh's own highlighter re-runs the full analyzer over a whole stored body for
 every hit, which dominates search time. Here a body is split with a plain regex
-(the same token pattern as the index), and only distinct words go through the
-analyzer, through a per-process cache, so a word is stemmed once however often it
-is seen. Fragments are windows of about ``FRAGMENT_CHARS`` around clusters of
-matches, the best (most distinct query words, then most matches) first chosen and
-then shown in text order. Text is escaped piece by piece, so nothing from an
-article can ever become markup.
+(the same token pattern as the index) and only candidate words, those starting like
+a query term, go through the analyzer, through a per-process cache, so a word is
+stemmed once however often it is seen. Fragments are windows of about
+``FRAGMENT_CHARS`` around clusters of matches, the best (most distinct query words,
+then most matches) first chosen and then shown in text order. Text is escaped piece
+by piece, so nothing from an article can ever become markup.
 """
 
 from __future__ import annotations
@@ -43,14 +43,40 @@ class _Fragment:
     distinct: int
 
 
+@lru_cache(maxsize=1024)
+def _candidates(terms: frozenset[str]) -> re.Pattern[str]:
+    """Word starts that may analyse to one of ``terms``.
+
+    Stemming changes at most the last letter of what it keeps ("happi" from
+    "happy"), so a word can only match a term if it starts with the term less its
+    last letter. Scanning for those in C and analysing only the candidates is
+    much cheaper than analysing every word of a body.
+    """
+    prefixes = sorted({term[:-1] if len(term) > 2 else term for term in terms}, key=len)
+    alternatives = "|".join(re.escape(prefix) for prefix in reversed(prefixes))
+    return re.compile(rf"(?<!\w)(?:{alternatives})", re.IGNORECASE)
+
+
+def _token_start(text: str, position: int) -> bool:
+    """Whether a word starting here is a token of its own (as ``TOKEN`` splits)."""
+    if position == 0:
+        return True
+    before = text[position - 1]
+    return not (before in ".'’" and position > 1 and text[position - 2].isalnum())
+
+
 def _matches(
     text: str, terms: frozenset[str], form: Callable[[str], str | None]
 ) -> list[tuple[int, int, str]]:
     found = []
-    for match in TOKEN.finditer(text):
-        key = form(match.group())
+    for candidate in _candidates(terms).finditer(text):
+        start = candidate.start()
+        token = TOKEN.match(text, start)
+        if token is None or not _token_start(text, start):
+            continue
+        key = form(token.group())
         if key is not None and key in terms:
-            found.append((match.start(), match.end(), key))
+            found.append((start, token.end(), key))
     return found
 
 

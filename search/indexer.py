@@ -217,19 +217,24 @@ class Indexer:
         return articles, skipped
 
     def _people(self, extracted: list[tuple[RawArticle, Extracted]]) -> Iterator[list[str]]:
-        """People given in a record are taken as mentions; the rest run through NER."""
-        needs_ner = [
-            f"{text.title}\n\n{text.body}"
+        """People given in a record are taken as mentions; the rest run through NER,
+        once per distinct text: syndicated copies and re-scrapes share the result."""
+        texts = [
+            None if isinstance(raw.fields.get("people"), list) else f"{text.title}\n\n{text.body}"
             for raw, text in extracted
-            if not isinstance(raw.fields.get("people"), list)
         ]
-        found = iter(self.finder.people(needs_ner, jobs=self.jobs))
-        for raw, _ in extracted:
-            given = raw.fields.get("people")
-            if isinstance(given, list):
-                yield canonical_people([str(name) for name in given])
-            else:
-                yield next(found)
+        distinct = list(dict.fromkeys(text for text in texts if text is not None))
+        # Lazily, in first-seen order, so progress moves as NER does.
+        results = zip(distinct, self.finder.people(distinct, jobs=self.jobs), strict=True)
+        found: dict[str, list[str]] = {}
+        for (raw, _), text in zip(extracted, texts, strict=True):
+            if text is None:
+                yield canonical_people([str(name) for name in raw.fields.get("people", [])])
+                continue
+            while text not in found:
+                key, people = next(results)
+                found[key] = people
+            yield list(found[text])
 
     @staticmethod
     def _count(

@@ -143,8 +143,12 @@ class PersonFinder:
         if self._nlp is None:
             import spacy
 
+            # The small English pipeline's NER has its own token-to-vector layer, so
+            # the shared tok2vec (for the tagger and parser) is dead weight: 40 % of
+            # the time, the same entities.
             self._nlp = spacy.load(
-                self.model, exclude=["parser", "tagger", "lemmatizer", "attribute_ruler", "senter"]
+                self.model,
+                exclude=["tok2vec", "parser", "tagger", "lemmatizer", "attribute_ruler", "senter"],
             )
         return self._nlp
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from whoosh import collectors, sorting
@@ -122,24 +123,60 @@ class DeadlineCollector(collectors.WrappingCollector):
         return self.child.collect(sub_docnum)
 
 
+class FacetTable:
+    """Each document's facet values, read once per searcher, to count any set of matches.
+
+    Whoosh's own facet collectors score every match and re-read a multi-valued
+    field's postings on every search; here ``month``/``year`` come from their
+    columns and ``people`` from one pass over its postings, kept until the
+    searcher changes.
+    """
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self._people: dict[int, list[str]] | None = None
+
+    def people(self) -> dict[int, list[str]]:
+        if self._people is None:
+            by_doc: dict[int, list[str]] = defaultdict(list)
+            for name in self.reader.lexicon("people_exact"):
+                person = name.decode("utf-8") if isinstance(name, bytes) else name
+                for docnum in self.reader.postings("people_exact", name).all_ids():
+                    by_doc[docnum].append(person)
+            self._people = by_doc
+        return self._people
+
+    def counts(self, name: str, docnums: Iterable[int]) -> Counter[str]:
+        if name == "people":
+            people = self.people()
+            return Counter(person for docnum in docnums for person in people.get(docnum, ()))
+        column = self.reader.column_reader(name)
+        return Counter(column[docnum] for docnum in docnums)
+
+
 @dataclass
 class _Open:
-    """The generation this process serves from, and its current searcher."""
+    """The generation this process serves from, its current searcher, and what is
+    derived from that searcher (facet values, cached results)."""
 
     generation: Generation
     searcher: Any
     builder: QueryBuilder
+    facets: FacetTable = field(init=False)
+    cache: OrderedDict[SearchRequest, Results] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.use(self.searcher)
+
+    def use(self, searcher: Any) -> None:
+        """Switch to a refreshed searcher; what was derived from the old one goes."""
+        self.searcher = searcher
+        self.facets = FacetTable(searcher.reader())
+        self.cache = OrderedDict()
 
     def close(self) -> None:
         self.searcher.close()
         self.generation.close()
-
-
-FACETS: dict[str, Callable[[], Any]] = {
-    "people": lambda: sorting.FieldFacet("people_exact", allow_overlap=True, maptype=sorting.Count),
-    "month": lambda: sorting.FieldFacet("month", maptype=sorting.Count),
-    "year": lambda: sorting.FieldFacet("year", maptype=sorting.Count),
-}
 
 
 class SearchService:
@@ -150,10 +187,12 @@ class SearchService:
         store: IndexStore,
         time_limit_s: float = 2.0,
         refresh_interval_s: float = 0.5,
+        cache_size: int = 256,
     ) -> None:
         self.store = store
         self.time_limit_s = time_limit_s
         self.refresh_interval_s = refresh_interval_s
+        self.cache_size = cache_size
         self._open: _Open | None = None
         self._checked = float("-inf")
 
@@ -175,7 +214,7 @@ class SearchService:
         name = self.store.current_name()
         if self._open is not None and name in (None, self._open.generation.name):
             if not self._open.searcher.up_to_date():
-                self._open.searcher = self._open.searcher.refresh()
+                self._open.use(self._open.searcher.refresh())
             return self._open
         generation = self.store.open_current()
         opened = _Open(
@@ -202,6 +241,19 @@ class SearchService:
         """
         started = time.perf_counter()
         view = self._current()
+        cached = view.cache.get(request)
+        if cached is not None:
+            view.cache.move_to_end(request)
+            return replace(cached, took_ms=_elapsed_ms(started))
+        results = self._search(view, request)
+        results.took_ms = _elapsed_ms(started)
+        if self.cache_size > 0:
+            view.cache[request] = results
+            if len(view.cache) > self.cache_size:
+                view.cache.popitem(last=False)
+        return results
+
+    def _search(self, view: _Open, request: SearchRequest) -> Results:
         searcher = view.searcher
         parsed = view.builder.parse(request.q, searcher.reader(), request.match)
         collector = self._collector(searcher, request, parsed is None)
@@ -218,13 +270,16 @@ class SearchService:
             for hit in list(results)[first : first + request.per_page]
         ]
         total = len(results.groups("_story")) if request.collapse else len(results)
-        facets = {name: _facet_values(name, results.groups(name)) for name in request.facets}
+        docnums = results.docs() if request.facets else ()
+        facets = {
+            name: _facet_values(name, view.facets.counts(name, docnums)) for name in request.facets
+        }
         return Results(
             query=request.q,
             total=total,
             page=request.page,
             per_page=request.per_page,
-            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            took_ms=0.0,
             hits=hits,
             facets=facets,
             suggestion=self._suggest(searcher, request.q)
@@ -240,20 +295,19 @@ class SearchService:
         """
         limit = request.page * request.per_page
         sortedby, reverse = _sort(request, everything)
-        groups = {name: FACETS[name]() for name in request.facets}
-        if request.collapse:
-            groups["_story"] = sorting.FieldFacet("story", maptype=sorting.Count)
         base: Any
         if sortedby:
             base = collectors.SortingCollector(sortedby, limit=limit, reverse=reverse)
-        elif groups or limit >= searcher.doc_count():
+        elif limit >= searcher.doc_count():
             base = collectors.UnlimitedCollector()
         else:
-            base = collectors.TopCollector(limit)
+            # Without block-quality skipping it counts every match as it goes, which
+            # costs less than matching the query a second time just to count.
+            base = collectors.TopCollector(limit, usequality=False)
         collector: Any = DeadlineCollector(base, self.time_limit_s)
-        if groups:
-            collector = collectors.FacetCollector(collector, groups)
         if request.collapse:
+            stories = {"_story": sorting.FieldFacet("story", maptype=sorting.Count)}
+            collector = collectors.FacetCollector(collector, stories)
             collector = collectors.CollapseCollector(collector, "story", limit=1)
         return collector
 
@@ -341,7 +395,7 @@ class SearchService:
             total=len(hits),
             page=1,
             per_page=limit,
-            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            took_ms=_elapsed_ms(started),
             hits=hits,
         )
 
@@ -357,6 +411,10 @@ class SearchService:
             "built_at": dt.datetime.fromtimestamp(built, dt.UTC).isoformat(timespec="seconds"),
             "size_bytes": self.store.size_bytes(view.generation.name),
         }
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
 
 
 def _sort(request: SearchRequest, everything: bool) -> tuple[Any, bool]:

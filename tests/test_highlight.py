@@ -8,7 +8,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.highlight import analyzed, lead, snippets, whole
+from search.highlight import TOKEN, _matches, analyzed, lead, snippets, whole
+from tests.conftest import BBC
 
 
 def terms(*words: str) -> frozenset[str]:
@@ -57,3 +58,15 @@ def test_any_text_comes_back_html_safe(text: str, words: list[str]) -> None:
     for fragment in [*snippets(text, terms(*words)), whole(text, terms(*words))]:
         assert SAFE.match(fragment), fragment
         assert html.unescape(re.sub(r"</?mark>", "", fragment)) in text
+
+
+def test_candidate_scan_finds_exactly_what_analysing_every_word_finds() -> None:
+    """The prefix pre-scan is an optimisation: it must never miss or add a match."""
+    texts = [path.read_text(encoding="latin-1") for path in sorted(BBC.glob("*/00[1-4].txt"))]
+    texts.append("Happy, happier, happiest: the happiness of U.S. voters' votes. 'Quoted' x.y")
+    words = ["happiness", "elections", "voting", "us", "quote", "said", "government", "y", "plans"]
+    for text in texts:
+        every = [(m.start(), m.end(), analyzed(m.group())) for m in TOKEN.finditer(text)]
+        for size in (1, 3, len(words)):
+            terms = frozenset(filter(None, (analyzed(word) for word in words[:size])))
+            assert _matches(text, terms, analyzed) == [m for m in every if m[2] in terms]

@@ -163,3 +163,32 @@ def test_two_reindexes_at_once(tmp_path: Path) -> None:
     assert first.returncode == 0
     assert second.returncode == 3 and "another reindex is running" in second.stderr
     assert waited.returncode == 0 and json.loads(waited.stdout)["unchanged"] == 25
+
+
+class CountingFinder(PersonFinder):
+    """The real NER, counting the texts it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts = 0
+
+    def people(self, texts, jobs=1):  # type: ignore[no-untyped-def]
+        self.texts += len(texts)
+        return super().people(texts, jobs)
+
+
+def test_identical_texts_go_through_ner_once(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    for copy in ("a", "b", "c"):
+        (corpus / copy).mkdir(parents=True)
+        shutil.copy(BBC / "politics" / "001.txt", corpus / copy / "001.txt")
+    shutil.copy(BBC / "politics" / "002.txt", corpus / "a" / "002.txt")
+    finder = CountingFinder()
+    store = IndexStore(tmp_path / "index")
+    assert Indexer(store, finder).reindex([corpus]).added == 4
+    assert finder.texts == 2
+    service = SearchService(store)
+    people = {doc.id: service.document(doc.id).people for doc in store.stored_docs()}
+    service.close()
+    assert people["a/001"] == people["b/001"] == people["c/001"]
+    assert "Tony Blair" in people["a/001"]
