@@ -175,7 +175,10 @@ class Indexer:
     ) -> tuple[list[Article], list[Skipped]]:
         """Parse and extract the changed files; find people in all new articles."""
         progress = progress or _Silent()
-        chrome = {root: _chrome(texts) for root, texts in scan.texts_by_root.items()}
+        # Chrome is learnt from every text file of a root, but only roots with a
+        # changed file need it: a run with nothing changed reads no text at all.
+        changed_roots = {source.root for source, _, _ in scan.changed if source.kind == "text"}
+        chrome = {root: _chrome(scan.texts_by_root[root]) for root in changed_roots}
         extracted: list[tuple[RawArticle, Extracted]] = []
         skipped: list[Skipped] = []
         seen = dict.fromkeys(taken, "the index")
