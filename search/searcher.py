@@ -127,31 +127,39 @@ class FacetTable:
     """Each document's facet values, read once per searcher, to count any set of matches.
 
     Whoosh's own facet collectors score every match and re-read a multi-valued
-    field's postings on every search; here ``month``/``year`` come from their
-    columns and ``people`` from one pass over its postings, kept until the
-    searcher changes.
+    field's postings on every search; here ``people`` comes from one pass over its
+    postings and ``month``/``year`` from their columns, segment by segment (a
+    segment with no dated article has no such column), kept until the searcher
+    changes.
     """
 
     def __init__(self, reader: Any) -> None:
         self.reader = reader
-        self._people: dict[int, list[str]] | None = None
+        self._values: dict[str, Any] = {}
 
-    def people(self) -> dict[int, list[str]]:
-        if self._people is None:
-            by_doc: dict[int, list[str]] = defaultdict(list)
-            for name in self.reader.lexicon("people_exact"):
-                person = name.decode("utf-8") if isinstance(name, bytes) else name
-                for docnum in self.reader.postings("people_exact", name).all_ids():
-                    by_doc[docnum].append(person)
-            self._people = by_doc
-        return self._people
+    def _people(self) -> dict[int, list[str]]:
+        by_doc: dict[int, list[str]] = defaultdict(list)
+        for name in self.reader.lexicon("people_exact"):
+            person = name.decode("utf-8") if isinstance(name, bytes) else name
+            for docnum in self.reader.postings("people_exact", name).all_ids():
+                by_doc[docnum].append(person)
+        return by_doc
+
+    def _column(self, name: str) -> list[str]:
+        values: list[str] = []
+        for leaf, offset in self.reader.leaf_readers():
+            values.extend([""] * (offset - len(values)))
+            if leaf.has_column(name):
+                values.extend(leaf.column_reader(name))
+        return values
 
     def counts(self, name: str, docnums: Iterable[int]) -> Counter[str]:
+        if name not in self._values:
+            self._values[name] = self._people() if name == "people" else self._column(name)
+        values = self._values[name]
         if name == "people":
-            people = self.people()
-            return Counter(person for docnum in docnums for person in people.get(docnum, ()))
-        column = self.reader.column_reader(name)
-        return Counter(column[docnum] for docnum in docnums)
+            return Counter(person for docnum in docnums for person in values.get(docnum, ()))
+        return Counter(values[docnum] for docnum in docnums if docnum < len(values))
 
 
 @dataclass
