@@ -134,7 +134,8 @@ class Indexer:
             summary = self._count(previous, kept, articles, full)
             summary.skipped = scan.skipped + skipped
             stories = StoryIndex()
-            for doc in kept:
+            # Only new articles need the others' signatures, to find their story.
+            for doc in kept if articles else ():
                 stories.add(doc.id, doc.minhash, doc.story)
             documents = self._documents(articles, stories)
             if full:

@@ -1,0 +1,336 @@
+"""Speed and memory of the project against raw Whoosh and a falcon ceiling, in one run.
+
+For each corpus scale (copies of the BBC set with distinct ids) it builds an index
+with ``search-reindex`` (extraction and NER included), times a no-change reindex,
+runs the query list in-process through ``SearchService`` (highlights on, facets off
+and on), then serves it with ``search-serve`` (2 workers) and loads it with wrk over
+loopback. In the same run it builds a raw Whoosh index of the same articles
+(StemmingAnalyzer, title^2 + body, default highlighter) and measures gunicorn+falcon's
+``/health`` ceiling, so every figure also prints as a ratio. Bounded: each wrk run
+lasts ``--seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from whoosh import fields, index, qparser
+from whoosh.analysis import StemmingAnalyzer
+
+from search.query import SearchRequest
+from search.searcher import SearchService
+from search.store import IndexStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+BBC = SHARED / "data" / "bbc-news" / "bbc"
+QUERIES = SHARED / "data" / "queries" / "bbc-queries.txt"
+VENV_BIN = Path(sys.executable).parent
+WRK_SCRIPT = """
+paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+"""
+
+
+def queries() -> list[str]:
+    lines = (line.strip() for line in QUERIES.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def make_corpus(folder: Path, scale: int) -> int:
+    """``scale`` copies of the BBC set, each under its own folder (so ids differ)."""
+    count = 0
+    for copy in range(scale):
+        for source in sorted(BBC.glob("*/*.txt")):
+            target = folder / f"copy{copy:02d}" / source.parent.name / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            count += 1
+    return count
+
+
+def timed(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MB, largest child process) of a command."""
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return time.perf_counter() - started, peak_kb // 1024
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98]}
+
+
+def latencies(run_one: Callable[[str], Any], texts: list[str]) -> dict[str, float]:
+    """Per-query milliseconds over the list, after one warm-up pass."""
+    for text in texts:
+        run_one(text)
+    samples = []
+    for text in texts:
+        started = time.perf_counter()
+        run_one(text)
+        samples.append((time.perf_counter() - started) * 1000)
+    return percentiles(samples)
+
+
+def ours_in_process(index_dir: Path, texts: list[str]) -> dict[str, dict[str, float]]:
+    """The engine's own speed: the result cache is off but for the last row."""
+    service = SearchService(IndexStore(index_dir), time_limit_s=30.0, cache_size=0)
+    cached = SearchService(IndexStore(index_dir), time_limit_s=30.0)
+    try:
+        return {
+            "ours, 3 fragments": latencies(
+                lambda q: service.search(SearchRequest(q=q, suggest=False)), texts
+            ),
+            "ours, 3 fragments + facets": latencies(
+                lambda q: service.search(
+                    SearchRequest(q=q, suggest=False, facets=("people", "month"))
+                ),
+                texts,
+            ),
+            "ours, no highlights": latencies(
+                lambda q: service.search(SearchRequest(q=q, suggest=False, highlight=False)),
+                texts,
+            ),
+            "ours, repeated query (result cache)": latencies(
+                lambda q: cached.search(SearchRequest(q=q, suggest=False)), texts
+            ),
+        }
+    finally:
+        service.close()
+        cached.close()
+
+
+def bbc_articles(scale: int) -> Iterator[tuple[str, str, str]]:
+    """(id, title, body) as a plain reader would split a BBC file: first line is the title."""
+    for copy in range(scale):
+        for source in sorted(BBC.glob("*/*.txt")):
+            text = source.read_text(encoding="latin-1")
+            title, _, body = text.strip().partition("\n")
+            yield f"copy{copy}/{source.parent.name}/{source.stem}", title, body.strip()
+
+
+def raw_whoosh(folder: Path, scale: int, texts: list[str]) -> dict[str, Any]:
+    """The baseline: Whoosh as its docs show it, no extraction, default highlighter."""
+    schema = fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        title=fields.TEXT(analyzer=StemmingAnalyzer(), stored=True),
+        body=fields.TEXT(analyzer=StemmingAnalyzer(), stored=True),
+    )
+    raw = index.create_in(str(folder), schema)
+    started = time.perf_counter()
+    writer = raw.writer(limitmb=256)
+    count = 0
+    for doc_id, title, body in bbc_articles(scale):
+        writer.add_document(id=doc_id, title=title, body=body)
+        count += 1
+    writer.commit()
+    rate = count / (time.perf_counter() - started)
+    parser = qparser.MultifieldParser(["title", "body"], schema, fieldboosts={"title": 2.0})
+    with raw.searcher() as searcher:
+
+        def search(q: str, highlight: bool) -> None:
+            for hit in searcher.search(parser.parse(q), limit=10):
+                if highlight:
+                    hit.highlights("body", top=3)
+
+        return {
+            "docs_per_s": rate,
+            "raw Whoosh, default highlighter": latencies(lambda q: search(q, True), texts),
+            "raw Whoosh, no highlights": latencies(lambda q: search(q, False), texts),
+        }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Served:
+    """``search-serve`` with 2 workers on a free loopback port."""
+
+    def __init__(self, index_dir: Path, cache_size: int) -> None:
+        self.url = f"http://127.0.0.1:{free_port()}"
+        env = dict(os.environ, SEARCH_LOG_LEVEL="warning", SEARCH_RESULT_CACHE=str(cache_size))
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "search-serve"), "--index", str(index_dir),
+             "--bind", self.url.removeprefix("http://"), "--workers", "2"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/ready", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("search-serve did not become ready")
+
+    def worker_memory_mb(self) -> list[dict[str, float]]:
+        """Each worker's RSS, and its own (anonymous) memory: Whoosh maps the index
+        files, so RSS also counts index pages shared with the page cache."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        sizes = []
+        for pid in children.read_text().split():
+            fields = {}
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+                name, value = line.split(":", 1)
+                fields[name] = int(value.split()[0]) / 1024
+            sizes.append({"rss": fields["Rss"], "heap": fields["Anonymous"], "pss": fields["Pss"]})
+        return sizes
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def wrk(url: str, paths: list[str], seconds: int, folder: Path) -> dict[str, float]:
+    """Requests/s and latency percentiles (ms) of wrk cycling through ``paths``."""
+    listing = folder / "paths.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    script = folder / "paths.lua"
+    script.write_text(WRK_SCRIPT % listing)
+    done = subprocess.run(
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return parse_wrk(done.stdout)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    figures: dict[str, float] = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            figures["rps"] = float(parts[1])
+        elif len(parts) == 2 and parts[0] in ("50%", "99%"):
+            value = parts[1]
+            unit = next(u for u in ("us", "ms", "s") if value.endswith(u))
+            figures["p" + parts[0].rstrip("%")] = float(value.removesuffix(unit)) * units[unit]
+        elif "Non-2xx" in line or "Socket errors" in line:
+            figures["errors"] = figures.get("errors", 0.0) + 1
+    return figures
+
+
+def over_http(index_dir: Path, texts: list[str], seconds: int, folder: Path) -> dict[str, Any]:
+    """``/health`` (the ceiling) and the query list, with the result cache off, then on."""
+    search_paths = ["/search?" + urllib.parse.urlencode({"q": q}) for q in texts]
+    figures: dict[str, Any] = {}
+    for cache_size, label in ((0, "`/search`"), (256, "`/search` with the result cache")):
+        served = Served(index_dir, cache_size)
+        try:
+            if not figures:
+                figures["ceiling"] = wrk(served.url, ["/health"], seconds, folder)
+            figures[label] = wrk(served.url, search_paths, seconds, folder)
+            figures["worker_memory_mb"] = served.worker_memory_mb()
+        finally:
+            served.stop()
+    return figures
+
+
+def bench_scale(scale: int, workdir: Path, seconds: int, texts: list[str]) -> dict[str, Any]:
+    corpus, index_dir = workdir / f"corpus{scale}", workdir / f"index{scale}"
+    count = make_corpus(corpus, scale)
+    reindex = [str(VENV_BIN / "search-reindex"), str(corpus), "--index", str(index_dir)]
+    full_s, peak_mb = timed([*reindex, "--full", "--quiet"])
+    unchanged_s, _ = timed([*reindex, "--quiet"])
+    size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
+    result: dict[str, Any] = {
+        "articles": count,
+        "index": {"docs_per_s": count / full_s, "seconds": full_s, "peak_rss_mb": peak_mb,
+                  "unchanged_reindex_s": unchanged_s, "size_mb": size / 2**20},
+        "search_ms": ours_in_process(index_dir, texts),
+    }  # fmt: skip
+    raw_dir = workdir / f"raw{scale}"
+    raw_dir.mkdir()
+    raw = raw_whoosh(raw_dir, scale, texts)
+    result["raw_index_docs_per_s"] = raw.pop("docs_per_s")
+    result["search_ms"].update(raw)
+    result["http"] = over_http(index_dir, texts, seconds, workdir)
+    return result
+
+
+def report(scale: int, result: dict[str, Any]) -> str:
+    """The figures of one scale as Markdown, with the ratios the targets are set in."""
+    ms = result["search_ms"]
+    raw = ms["raw Whoosh, default highlighter"]["p50"]
+    rows = [f"### {scale}x: {result['articles']} articles", "",
+            "| in-process search | p50 ms | p95 ms | p99 ms | p50 / raw Whoosh with snippets |",
+            "|---|---|---|---|---|"]  # fmt: skip
+    for name, figures in ms.items():
+        rows.append(
+            f"| {name} | {figures['p50']:.2f} | {figures['p95']:.2f} | {figures['p99']:.2f} "
+            f"| {figures['p50'] / raw:.2f} |"
+        )
+    http, idx = result["http"], result["index"]
+    ceiling = http["ceiling"]["rps"]
+    rows.append("")
+    for label in ("`/search`", "`/search` with the result cache"):
+        run = http[label]
+        rows.append(
+            f"- HTTP {label}, 2 workers, wrk -c16: {run['rps']:.0f} req/s "
+            f"(p50 {run['p50']:.1f} ms, p99 {run['p99']:.1f} ms) = {run['rps'] / ceiling:.0%} "
+            f"of the `/health` ceiling ({ceiling:.0f} req/s)"
+            + (" — wrk saw errors" if "errors" in run else "")
+        )
+    rows += [
+        "- serving workers' memory after the load: "
+        + ", ".join(
+            f"RSS {mb['rss']:.0f} MB (own {mb['heap']:.0f} MB, PSS {mb['pss']:.0f} MB)"
+            for mb in http["worker_memory_mb"]
+        ),
+        f"- full reindex with extraction: {idx['docs_per_s']:.0f} articles/s "
+        f"({idx['seconds']:.0f} s, peak RSS {idx['peak_rss_mb']} MB, index "
+        f"{idx['size_mb']:.0f} MB) = {idx['docs_per_s'] / result['raw_index_docs_per_s']:.2f}x "
+        f"raw Whoosh without extraction ({result['raw_index_docs_per_s']:.0f} docs/s)",
+        f"- reindex with nothing changed: {idx['unchanged_reindex_s']:.1f} s",
+    ]
+    return "\n".join(rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", default="1,4", help="comma list of corpus copies (1,4,16)")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("bench: wrk is missing (scripts/bench installs it)", file=sys.stderr)
+        return 2
+    texts = queries()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="search-bench-") as temporary:
+        for scale in (int(s) for s in args.scales.split(",")):
+            results[scale] = bench_scale(scale, Path(temporary), args.seconds, texts)
+            print(report(scale, results[scale]) + "\n", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
