@@ -18,8 +18,8 @@ from typing import Any
 
 import jinja2
 
-from search.errors import InvalidParameter, SearchServiceError
-from search.query import PAGE_PARAMETERS, parse_request
+from search.errors import SearchServiceError
+from search.query import PAGE_PARAMETERS, check_known, param_values, parse_request
 from search.searcher import SearchService
 
 PAGE_FACETS = "people,month"
@@ -43,9 +43,7 @@ class PageForm:
 
     def __init__(self, params: Mapping[str, str | Sequence[str]]) -> None:
         self.values: dict[str, Any] = {
-            name: [params[name]] if isinstance(params.get(name), str) else list(params[name])
-            for name in PAGE_PARAMETERS
-            if name in params
+            name: param_values(params, name) for name in PAGE_PARAMETERS if name in params
         }
 
     def first(self, name: str) -> str:
@@ -90,11 +88,7 @@ def render(service: SearchService, params: Mapping[str, str | Sequence[str]]) ->
     error = None
     status = 200
     try:
-        unknown = sorted(set(params) - set(PAGE_PARAMETERS))
-        if unknown:
-            raise InvalidParameter(
-                unknown[0], f"unknown parameter; use {', '.join(PAGE_PARAMETERS)}"
-            )
+        check_known(params, PAGE_PARAMETERS)
         results = service.search(parse_request(form.search_params())).as_dict()
     except SearchServiceError as exc:
         status, error = exc.status, str(exc)

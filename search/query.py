@@ -84,14 +84,14 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
         raise InvalidParameter("sort", f"one of {', '.join(SORTS)}")
     facets = tuple(
         name.strip()
-        for value in _multi(params, "facets")
+        for value in param_values(params, "facets")
         for name in value.split(",")
         if name.strip()
     )
     for name in facets:
         if name not in FACETS:
             raise InvalidParameter("facets", f"unknown facet {name!r}; use {', '.join(FACETS)}")
-    people = tuple(p.strip() for p in _multi(params, "people") if p.strip())
+    people = tuple(p.strip() for p in param_values(params, "people") if p.strip())
     return SearchRequest(
         q=CONTROL.sub(" ", q).strip(),
         people=people,
@@ -105,7 +105,20 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
     )
 
 
-def _multi(params: Mapping[str, str | Sequence[str]], name: str) -> list[str]:
+def check_known(params: Mapping[str, object], allowed: Sequence[str] = PARAMETERS) -> None:
+    """Reject a parameter that is not ``allowed``, so a typo like ``pgae=2`` is not
+    silently ignored.
+
+    Raises:
+        InvalidParameter: naming the first unknown parameter.
+    """
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise InvalidParameter(unknown[0], f"unknown parameter; use {', '.join(allowed)}")
+
+
+def param_values(params: Mapping[str, str | Sequence[str]], name: str) -> list[str]:
+    """Every value given for ``name`` (a repeated parameter comes as a list)."""
     value = params.get(name)
     if value is None:
         return []
@@ -113,7 +126,7 @@ def _multi(params: Mapping[str, str | Sequence[str]], name: str) -> list[str]:
 
 
 def _single(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
-    values = _multi(params, name)
+    values = param_values(params, name)
     if len(values) > 1:
         raise InvalidParameter(name, "give it once")
     return values[0] if values else None

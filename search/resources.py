@@ -12,8 +12,8 @@ from typing import Any
 import falcon
 
 from search import metrics, openapi, page
-from search.errors import IndexUnavailable, InvalidParameter
-from search.query import PARAMETERS, parse_request
+from search.errors import IndexUnavailable
+from search.query import check_known, parse_request
 from search.searcher import SearchService
 
 
@@ -22,9 +22,7 @@ class SearchResource:
         self.service = service
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        unknown = sorted(set(req.params) - set(PARAMETERS))
-        if unknown:
-            raise InvalidParameter(unknown[0], f"unknown parameter; use {', '.join(PARAMETERS)}")
+        check_known(req.params)
         results = self.service.search(parse_request(req.params))
         metrics.RESULTS.observe(results.total)
         resp.media = results.as_dict()

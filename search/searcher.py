@@ -147,10 +147,9 @@ class FacetTable:
 
     def _column(self, name: str) -> list[str]:
         values: list[str] = []
-        for leaf, offset in self.reader.leaf_readers():
-            values.extend([""] * (offset - len(values)))
-            if leaf.has_column(name):
-                values.extend(leaf.column_reader(name))
+        for leaf, _ in self.reader.leaf_readers():
+            has = leaf.has_column(name)
+            values.extend(leaf.column_reader(name) if has else [""] * leaf.doc_count_all())
         return values
 
     def counts(self, name: str, docnums: Iterable[int]) -> Counter[str]:
@@ -159,7 +158,7 @@ class FacetTable:
         values = self._values[name]
         if name == "people":
             return Counter(person for docnum in docnums for person in values.get(docnum, ()))
-        return Counter(values[docnum] for docnum in docnums if docnum < len(values))
+        return Counter(values[docnum] for docnum in docnums)
 
 
 @dataclass
