@@ -234,6 +234,36 @@ def test_openapi_document_is_valid_and_matches_the_code(client: Server) -> None:
     assert page == list(PAGE_PARAMETERS)
 
 
+class BrokenService(SearchService):
+    """A service whose searches fail the way a bug would."""
+
+    def search(self, request: Any) -> Any:
+        raise RuntimeError("secret detail of a bug")
+
+
+def test_unexpected_errors_are_logged_once_and_never_sent(
+    index_dir: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = BrokenService(IndexStore(index_dir))
+    client = testing.TestClient(create_app(Settings(index_dir=index_dir), service))
+    with caplog.at_level("ERROR", logger="search.app"):
+        result = client.simulate_get(
+            "/search", params={"q": "paris"}, headers={"X-Request-ID": "r-42"}
+        )
+    assert result.status_code == 500
+    assert result.json == {
+        "error": {
+            "code": "internal_error",
+            "message": "the server failed to answer; it has been logged",
+        }
+    }
+    assert "secret" not in result.text and "Traceback" not in result.text
+    (record,) = [r for r in caplog.records if r.name == "search.app"]
+    assert "r-42" in record.getMessage() and record.exc_info is not None
+    assert "secret detail of a bug" in caplog.text
+    service.close()
+
+
 TEXT = st.characters(exclude_categories=("Cs",))  # HTTP clients cannot send lone surrogates
 STRANGE = st.one_of(
     st.text(TEXT, max_size=60),

@@ -50,6 +50,15 @@ def test_errors_render_in_the_page_with_their_status(client: testing.TestClient)
     assert unbalanced.status_code == 400 and 'role="alert"' in unbalanced.text
 
 
+def test_fold_same_story_shows_one_hit_for_the_two_scrapes(client: testing.TestClient) -> None:
+    plain = page(client, q="Paris Declaration").text
+    folded = page(client, q="Paris Declaration", collapse="true").text
+    assert plain.count('class="hit"') == 2 and "2 articles" in plain
+    assert folded.count('class="hit"') == 1 and "1 story" in folded
+    assert "1 more of this story" in folded
+    assert 'name="collapse" value="true" checked' in folded
+
+
 def test_facet_month_and_paging_links_keep_the_search() -> None:
     form = PageForm({"q": "budget", "people": ["Keir Starmer"], "page": "2"})
     assert form.link(page=3) == "/?q=budget&people=Keir+Starmer&page=3"
