@@ -32,6 +32,7 @@ import trafilatura
 
 from search.documents import RawArticle
 from search.errors import ArticleError
+from search.headline import headline
 
 CHROME_PATTERNS = [
     re.compile(p, re.IGNORECASE)
@@ -49,7 +50,7 @@ CHROME_PATTERNS = [
         r"^(read more|support now|advertisement|skip to (main )?content)$",
         r"^(we use cookies|this (web)?site uses cookies)\b",
         r"^(share|follow us) on\b.{0,40}$",
-        r"^(click|tap) here to\b",
+        r"^(click|tap) here to (subscribe|sign up|register|log ?in|read more|follow)\b",
     )
 ]
 FOOTER_PATTERNS = [
@@ -62,6 +63,7 @@ FOOTER_PATTERNS = [
 ]
 DATE_HEADER = re.compile(r"^\s*date:?\s+(\d{4}-\d{2}-\d{2})\b\s*", re.IGNORECASE)
 PUBLISHED_LINE = re.compile(r"^\s*(published|updated|posted)( on)?:?\s+(.{6,40})$", re.IGNORECASE)
+TABLE_ROW = re.compile(r"^\|.*\|$")
 CREDIT = re.compile(r"^\s*\([^()]{1,60}\)\s*$")
 SENTENCE_END = re.compile(r"""[.!?…]["'”’)]*$""")
 SENTENCE_SPLIT = re.compile(r"""(?<=[.!?])["'”’]?\s+(?=["“‘']?[A-Z0-9])""")
@@ -110,7 +112,10 @@ def is_chrome(paragraph: str, chrome: AbstractSet[str]) -> bool:
 
 
 def drop_captions(paras: list[str]) -> list[str]:
-    """Remove photo captions: a line repeated right after itself, bare or with a credit."""
+    """Remove photo captions: a line repeated right after itself, bare or with a credit.
+
+    Table rows are not captions, though extractors repeat a header row.
+    """
     kept: list[str] = []
     skip_next = False
     for i, para in enumerate(paras):
@@ -118,6 +123,11 @@ def drop_captions(paras: list[str]) -> list[str]:
             skip_next = False
             continue
         following = paras[i + 1] if i + 1 < len(paras) else None
+        if TABLE_ROW.match(para):
+            # A table's header row, repeated by the extractor: kept once.
+            skip_next = following == para
+            kept.append(para)
+            continue
         if following is not None and following.startswith(para):
             rest = following[len(para) :]
             if not rest or CREDIT.match(rest):
@@ -220,6 +230,12 @@ def extract(raw: RawArticle, chrome: AbstractSet[str] = frozenset()) -> Extracte
     meta: dict[str, Any] = {}
     if raw.kind == "html":
         meta = _html_main_text(text)
+        meta["title"] = headline(
+            _text_field(meta.get("title")),
+            text,
+            _text_field(meta.get("sitename")),
+            _text_field(fields.get("url")) or _text_field(meta.get("url")),
+        )
         text = meta.get("text") or ""
     paras, header_date = clean_paragraphs(text, chrome)
     title_given = _text_field(fields.get("title")) or _text_field(meta.get("title"))

@@ -101,6 +101,14 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, corpus: Path, finder: Pe
 
 
 @pytest.fixture(scope="session")
+def politics_index(tmp_path_factory: pytest.TempPathFactory, finder: PersonFinder) -> Path:
+    """The 417 BBC politics articles, indexed once: real news with real overlaps."""
+    path = tmp_path_factory.mktemp("politics") / "index"
+    Indexer(IndexStore(path), finder, jobs=2).reindex([BBC / "politics"])
+    return path
+
+
+@pytest.fixture(scope="session")
 def service(index_dir: Path) -> Iterator[SearchService]:
     """A search service over the shared small index."""
     svc = SearchService(IndexStore(index_dir))

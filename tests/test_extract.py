@@ -17,6 +17,7 @@ from search.extract import (
     recurring_paragraphs,
 )
 from tests.conftest import SAMPLE_A, SAMPLE_B, SAMPLES
+from tests.test_headline import page
 
 CHROME_A = [
     "Stay up to date with notifications from The Independent",
@@ -155,3 +156,19 @@ def test_article_with_only_chrome_is_an_error() -> None:
     )
     with pytest.raises(ArticleError, match="no article text"):
         extract(raw)
+
+
+def test_a_repeated_table_header_is_kept_once() -> None:
+    paras = ["Defensive Line", "| Pos | Player | Plays |", "| Pos | Player | Plays |",
+             "| DL | Larry Ogunjobi | 63 |", "A caption", "A caption (AP)", "Text."]  # fmt: skip
+    assert drop_captions(paras) == [
+        "Defensive Line", "| Pos | Player | Plays |", "| DL | Larry Ogunjobi | 63 |", "Text."
+    ]  # fmt: skip
+
+
+def test_benchmark_pages_keep_their_table_header_and_click_here_sentence() -> None:
+    stats = extract(RawArticle("p", "html", page("dawgsbynature.com"), "p", "")).body
+    assert stats.count("| Pos | Player | Plays | % | Stats |") == 4
+    game = extract(RawArticle("p", "html", page("vortexcannon.org"), "p", "")).body
+    assert "Click here to get more information or download this game." in game
+    assert clean_paragraphs("Story.\nClick here to subscribe to our newsletter")[0] == ["Story."]
