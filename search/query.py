@@ -12,8 +12,9 @@ turns ``q`` into a Whoosh query with the syntax of the contract:
 ``date:[A TO B]``         inclusive date range, ISO dates
 ========================  =====================================================
 
-Expansions (prefix, wildcard, fuzzy) are capped at ``MAX_EXPANSIONS`` words so one
-query cannot fan out over the whole vocabulary. Input that cannot be understood
+Expansions (prefix, wildcard, fuzzy) are capped at ``MAX_EXPANSIONS`` words each and
+``MAX_QUERY_EXPANSIONS`` in all, and stop at the request's deadline, so one query
+cannot fan out over the whole vocabulary. Input that cannot be understood
 (unbalanced quotes or brackets, a malformed date) raises ``InvalidQuery`` with a hint.
 """
 
@@ -29,12 +30,16 @@ from typing import Any
 from whoosh import qparser
 from whoosh import query as wq
 
+from search.deadline import Deadline
 from search.errors import InvalidParameter, InvalidQuery
 
 MAX_Q_CHARS = 1000
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
 MAX_EXPANSIONS = 200
+MAX_QUERY_EXPANSIONS = 2000
+DEADLINE_CHECK_EVERY = 256
+EXPANDING = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.Regex)
 SORTS = ("relevance", "date", "-date")
 FACETS = ("people", "month", "year")
 TEXT_FIELDS = ("title", "body", "people")
@@ -193,11 +198,14 @@ class QueryBuilder:
         parser.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
         return parser
 
-    def parse(self, q: str, reader: Any, match: str = "all") -> wq.Query | None:
+    def parse(
+        self, q: str, reader: Any, match: str = "all", deadline: Deadline | None = None
+    ) -> wq.Query | None:
         """The engine query for ``q``; None means every document.
 
         Raises:
-            InvalidQuery: the text cannot be understood; the message says why.
+            InvalidQuery: the text cannot be understood or expands too far.
+            SearchTimeout: expanding its wildcards ran past ``deadline``.
         """
         if q.strip() in ("", "*", "*:*"):
             return None
@@ -206,7 +214,8 @@ class QueryBuilder:
             parsed = self._parsers[match].parse(q)
         except Exception as exc:  # Whoosh raises assorted errors on odd input
             raise InvalidQuery(f"cannot parse query: {exc}") from None
-        parsed = parsed.accept(lambda node: _streamed(_bounded(node, reader)))
+        expand = _Expansions(reader, deadline or Deadline.after(float("inf")))
+        parsed = parsed.accept(lambda node: _streamed(expand(node)))
         for node in _walk(parsed):
             if isinstance(node, wq.TermRange) and node.fieldname == "date":
                 for end in (node.start, node.end):
@@ -231,17 +240,55 @@ def _check_balanced(q: str) -> None:
             raise InvalidQuery(f"unbalanced {opening}{closing}: every {opening} needs a {closing}")
 
 
-def _bounded(node: wq.Query, reader: Any) -> wq.Query:
-    """Replace a prefix/wildcard/fuzzy query by an OR of at most MAX_EXPANSIONS words."""
-    if isinstance(node, wq.Prefix | wq.Wildcard | wq.FuzzyTerm | wq.Regex) and not isinstance(
-        node, wq.Every
-    ):
-        words = list(islice(node._btexts(reader), MAX_EXPANSIONS))
+class _Expansions:
+    """Expands prefix, wildcard and fuzzy words under a budget and a deadline.
+
+    Each expansion yields at most ``MAX_EXPANSIONS`` words, the whole query at
+    most ``MAX_QUERY_EXPANSIONS``, and the deadline is checked while the
+    vocabulary is scanned, so no query can spend more than its time limit here.
+    """
+
+    def __init__(self, reader: Any, deadline: Deadline) -> None:
+        self.reader = reader
+        self.deadline = deadline
+        self.left = MAX_QUERY_EXPANSIONS
+
+    def __call__(self, node: wq.Query) -> wq.Query:
+        if not isinstance(node, EXPANDING) or isinstance(node, wq.Every):
+            return node
+        self.deadline.check()
+        words = list(islice(self._words(node), MAX_EXPANSIONS))
+        self.left -= len(words)
+        if self.left < 0:
+            raise InvalidQuery(
+                f"the query's wildcards and fuzzy words expand to over {MAX_QUERY_EXPANSIONS} "
+                "words; use fewer or longer ones"
+            )
         if not words:
             return wq.NullQuery
         terms = [wq.Term(node.fieldname, w, boost=node.boost) for w in words]
         return wq.Or(terms, boost=node.boost) if len(terms) > 1 else terms[0]
-    return node
+
+    def _words(self, node: wq.Query) -> Iterator[bytes | str]:
+        """The node's vocabulary words; patterns are matched here so the scan can stop."""
+        if isinstance(node, wq.Wildcard | wq.Regex):
+            pattern = re.compile(node._get_pattern())
+            prefix = node._find_prefix(node.text)
+            field = self.reader.schema[node.fieldname]
+            candidates = (
+                self.reader.expand_prefix(node.fieldname, prefix)
+                if prefix
+                else self.reader.lexicon(node.fieldname)
+            )
+            for scanned, word in enumerate(candidates):
+                if scanned % DEADLINE_CHECK_EVERY == 0:
+                    self.deadline.check()
+                if pattern.match(field.from_bytes(word)):
+                    yield word
+            return
+        for word in node._btexts(self.reader):
+            self.deadline.check()
+            yield word
 
 
 def _streamed(node: wq.Query) -> wq.Query:

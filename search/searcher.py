@@ -13,17 +13,20 @@ never touches Whoosh.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+import threading
 import time
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from whoosh import collectors, sorting
 from whoosh import query as wq
 
+from search.deadline import Deadline
 from search.documents import Article
 from search.errors import IndexUnavailable, NotFound, SearchTimeout
 from search.highlight import analyzed, snippets, whole
@@ -103,24 +106,34 @@ class DeadlineCollector(collectors.WrappingCollector):
     collapsing and faceting collectors around it keep their own matching loops.
     """
 
-    def __init__(self, child: Any, seconds: float) -> None:
+    def __init__(self, child: Any, deadline: Deadline) -> None:
         super().__init__(child)
-        self.seconds = seconds
-        self.deadline = 0.0
-        self.collected = 0
-
-    def prepare(self, top_searcher: Any, q: Any, context: Any) -> None:
-        self.child.prepare(top_searcher, q, context)
-        self.deadline = time.monotonic() + self.seconds
+        self.deadline = deadline
         self.collected = 0
 
     def collect(self, sub_docnum: int) -> Any:
-        if self.collected % DEADLINE_CHECK_EVERY == 0 and time.monotonic() >= self.deadline:
-            raise SearchTimeout(
-                f"the search ran past {self.seconds:g}s and was stopped; narrow the query"
-            )
+        if self.collected % DEADLINE_CHECK_EVERY == 0:
+            self.deadline.check()
         self.collected += 1
         return self.child.collect(sub_docnum)
+
+
+class ExactTopCollector(collectors.TopCollector):
+    """Top N that still visits every match, so its count is the exact total.
+
+    Whoosh's scored collectors replace the matcher with ``replace(minscore)`` as the
+    top N fills up, and that prunes OR branches whose best possible score is below
+    the N-th: right for the top N, but the pruned matches are then never counted.
+    Keeping the threshold at zero keeps every match in the count.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit, usequality=False)
+
+    def _collect(self, global_docnum: int, score: float) -> Any:
+        key = super()._collect(global_docnum, score)
+        self.minscore = 0
+        return key
 
 
 class FacetTable:
@@ -202,6 +215,8 @@ class SearchService:
         self.cache_size = cache_size
         self._open: _Open | None = None
         self._checked = float("-inf")
+        # Whoosh's readers share file positions: one request at a time uses them.
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         if self._open is not None:
@@ -232,14 +247,34 @@ class SearchService:
             previous.close()
         return opened
 
+    @contextlib.contextmanager
+    def _serving(self, deadline: Deadline) -> Iterator[_Open]:
+        """The current view, used by this thread alone until the block ends.
+
+        Raises:
+            SearchTimeout: other requests held it until the deadline passed.
+        """
+        if not self._lock.acquire(timeout=deadline.remaining()):
+            raise SearchTimeout(
+                f"the server was busy with other searches for {deadline.seconds:g}s; try again"
+            )
+        try:
+            yield self._current()
+        finally:
+            self._lock.release()
+
+    def _deadline(self) -> Deadline:
+        return Deadline.after(self.time_limit_s)
+
     def ready(self) -> bool:
         try:
-            return self._current().searcher.doc_count() >= 0
+            with self._serving(self._deadline()) as view:
+                return bool(view.searcher.doc_count() >= 0)
         except IndexUnavailable:
             return False
 
     def search(self, request: SearchRequest) -> Results:
-        """Run one search request.
+        """Run one search request, all of it within the time limit.
 
         Raises:
             InvalidQuery: ``q`` cannot be understood.
@@ -247,23 +282,24 @@ class SearchService:
             IndexUnavailable: nothing has been built yet.
         """
         started = time.perf_counter()
-        view = self._current()
-        cached = view.cache.get(request)
-        if cached is not None:
-            view.cache.move_to_end(request)
-            return replace(cached, took_ms=_elapsed_ms(started))
-        results = self._search(view, request)
-        results.took_ms = _elapsed_ms(started)
-        if self.cache_size > 0:
-            view.cache[request] = results
-            if len(view.cache) > self.cache_size:
-                view.cache.popitem(last=False)
-        return results
+        deadline = Deadline.after(self.time_limit_s)
+        with self._serving(deadline) as view:
+            cached = view.cache.get(request)
+            if cached is not None:
+                view.cache.move_to_end(request)
+                return replace(cached, took_ms=_elapsed_ms(started))
+            results = self._search(view, request, deadline)
+            results.took_ms = _elapsed_ms(started)
+            if self.cache_size > 0:
+                view.cache[request] = results
+                if len(view.cache) > self.cache_size:
+                    view.cache.popitem(last=False)
+            return results
 
-    def _search(self, view: _Open, request: SearchRequest) -> Results:
+    def _search(self, view: _Open, request: SearchRequest, deadline: Deadline) -> Results:
         searcher = view.searcher
-        parsed = view.builder.parse(request.q, searcher.reader(), request.match)
-        collector = self._collector(searcher, request, parsed is None)
+        parsed = view.builder.parse(request.q, searcher.reader(), request.match, deadline)
+        collector = self._collector(searcher, request, parsed is None, deadline)
         matching = _with_filter(parsed, request)
         if request.expand and parsed is not None:
             matching = _with_filter(_expanded(searcher, parsed, matching), request)
@@ -289,12 +325,14 @@ class SearchService:
             took_ms=0.0,
             hits=hits,
             facets=facets,
-            suggestion=self._suggest(searcher, request.q)
+            suggestion=self._suggest(searcher, request.q, deadline)
             if parsed is not None and request.suggest
             else None,
         )
 
-    def _collector(self, searcher: Any, request: SearchRequest, everything: bool) -> Any:
+    def _collector(
+        self, searcher: Any, request: SearchRequest, everything: bool, deadline: Deadline
+    ) -> Any:
         """Top-N (or sorting) collector, under the deadline, faceted, collapsed by story.
 
         Facets count every matching article; with ``collapse`` the ``_story``
@@ -308,10 +346,10 @@ class SearchService:
         elif limit >= searcher.doc_count():
             base = collectors.UnlimitedCollector()
         else:
-            # Without block-quality skipping it counts every match as it goes, which
-            # costs less than matching the query a second time just to count.
-            base = collectors.TopCollector(limit, usequality=False)
-        collector: Any = DeadlineCollector(base, self.time_limit_s)
+            # Counting every match as it goes costs less than matching the query a
+            # second time just to count.
+            base = ExactTopCollector(limit)
+        collector: Any = DeadlineCollector(base, deadline)
         if request.collapse:
             stories = {"_story": sorting.FieldFacet("story", maptype=sorting.Count)}
             collector = collectors.FacetCollector(collector, stories)
@@ -350,12 +388,18 @@ class SearchService:
             duplicates=duplicates,
         )
 
-    def _suggest(self, searcher: Any, q: str) -> str | None:
-        """A did-you-mean query when typed words are unknown or rare in the index."""
+    def _suggest(self, searcher: Any, q: str, deadline: Deadline) -> str | None:
+        """A did-you-mean query when typed words are unknown or rare in the index.
+
+        The results are found by then: a suggestion that would run past the
+        deadline is left out rather than failing the search.
+        """
         reader = searcher.reader()
         corrector = searcher.corrector("body")
         suggestion = q
         for word in dict.fromkeys(query_words(q)):
+            if deadline.passed():
+                return None
             lower = word.lower()
             form = analyzed(lower)
             if form is None:
@@ -380,23 +424,24 @@ class SearchService:
         Raises:
             NotFound: no article has this id.
         """
-        stored = self._current().searcher.document(id=doc_id)
-        if stored is None:
-            raise NotFound(f"no document with id {doc_id!r}")
-        return from_stored(stored)
+        with self._serving(self._deadline()) as view:
+            return _document(view.searcher, doc_id)
 
     def similar(self, doc_id: str, limit: int = SIMILAR_LIMIT) -> Results:
         """Articles most like one: its key body terms and its people, itself excluded."""
         started = time.perf_counter()
-        searcher = self._current().searcher
-        article = self.document(doc_id)
-        keys = searcher.key_terms_from_text("body", article.body, numterms=SIMILAR_TERMS)
-        clauses = [wq.Term("body", word, boost=weight) for word, weight in keys]
-        clauses += [wq.Term("people_exact", name, boost=2.0) for name in article.people[:5]]
-        if not clauses:
-            return Results(doc_id, 0, 1, limit, 0.0, [])
-        results = searcher.search(wq.Or(clauses), limit=limit, mask=wq.Term("id", doc_id))
-        hits = [self._hit(searcher, hit, frozenset(), True) for hit in results]
+        # One searcher for the whole call: the article and its neighbours come
+        # from the same generation even if a new one is published meanwhile.
+        with self._serving(self._deadline()) as view:
+            searcher = view.searcher
+            article = _document(searcher, doc_id)
+            keys = searcher.key_terms_from_text("body", article.body, numterms=SIMILAR_TERMS)
+            clauses = [wq.Term("body", word, boost=weight) for word, weight in keys]
+            clauses += [wq.Term("people_exact", name, boost=2.0) for name in article.people[:5]]
+            if not clauses:
+                return Results(doc_id, 0, 1, limit, 0.0, [])
+            results = searcher.search(wq.Or(clauses), limit=limit, mask=wq.Term("id", doc_id))
+            hits = [self._hit(searcher, hit, frozenset(), True) for hit in results]
         return Results(
             query=doc_id,
             total=len(hits),
@@ -408,16 +453,23 @@ class SearchService:
 
     def stats(self) -> dict[str, Any]:
         """Document count, generation and commit, build time, size on disk."""
-        view = self._current()
-        index = view.generation.index
-        built = index.last_modified()
-        return {
-            "documents": view.searcher.doc_count(),
-            "generation": view.generation.name,
-            "commit": index.latest_generation(),
-            "built_at": dt.datetime.fromtimestamp(built, dt.UTC).isoformat(timespec="seconds"),
-            "size_bytes": self.store.size_bytes(view.generation.name),
-        }
+        with self._serving(self._deadline()) as view:
+            index = view.generation.index
+            built = index.last_modified()
+            return {
+                "documents": view.searcher.doc_count(),
+                "generation": view.generation.name,
+                "commit": index.latest_generation(),
+                "built_at": dt.datetime.fromtimestamp(built, dt.UTC).isoformat(timespec="seconds"),
+                "size_bytes": self.store.size_bytes(view.generation.name),
+            }
+
+
+def _document(searcher: Any, doc_id: str) -> Article:
+    stored = searcher.document(id=doc_id)
+    if stored is None:
+        raise NotFound(f"no document with id {doc_id!r}")
+    return from_stored(stored)
 
 
 def _elapsed_ms(started: float) -> float:
