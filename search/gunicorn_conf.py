@@ -19,10 +19,14 @@ if _OWN_METRICS_DIR:
 wsgi_app = "search.app:create_app()"
 bind = [os.environ.get("SEARCH_BIND", "127.0.0.1:8000")]
 workers = int(os.environ.get("SEARCH_WORKERS", "2"))
-worker_class = "sync"
+# Threads, with a time limit on reading each request (search/worker.py): slow or
+# idle clients hold a thread for seconds at most, never the whole process.
+worker_class = "search.worker.SearchWorker"
+threads = int(os.environ.get("SEARCH_THREADS", "8"))
+keepalive = 5
 preload_app = False
 timeout = 30
-# Long queries get our own JSON 400 (q is capped at 1000 characters), not gunicorn's.
+# A longer request line gets a JSON 414 from the worker.
 limit_request_line = 8190
 graceful_timeout = 10
 accesslog = "-"

@@ -33,7 +33,7 @@ from whoosh import query as wq
 from search.deadline import Deadline
 from search.errors import InvalidParameter, InvalidQuery
 
-MAX_Q_CHARS = 1000
+MAX_Q_CHARS = 4000
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
 MAX_EXPANSIONS = 200

@@ -7,7 +7,7 @@ that ``app.py`` turns into the contract's JSON error body.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, TypeVar
 
 import falcon
 
@@ -16,7 +16,17 @@ from search.errors import IndexUnavailable
 from search.query import check_known, parse_request
 from search.searcher import SearchService
 
+R = TypeVar("R", bound=type)
 
+
+def with_head(resource: R) -> R:
+    """Answer ``HEAD`` wherever ``GET`` is answered (load balancers probe with it);
+    falcon sends the headers without the body."""
+    resource.on_head = resource.on_get  # type: ignore[attr-defined]
+    return resource
+
+
+@with_head
 class SearchResource:
     def __init__(self, service: SearchService) -> None:
         self.service = service
@@ -28,6 +38,7 @@ class SearchResource:
         resp.media = results.as_dict()
 
 
+@with_head
 class PageResource:
     """``/``: the search page for people in a browser."""
 
@@ -41,6 +52,7 @@ class PageResource:
         resp.text = html
 
 
+@with_head
 class MetricsResource:
     """``/metrics``: Prometheus text format, all workers aggregated."""
 
@@ -53,6 +65,7 @@ class MetricsResource:
         resp.data, resp.content_type = metrics.exposition()
 
 
+@with_head
 class DocumentResource:
     """``/documents/{id}`` and ``/documents/{id}/similar``; ids may contain slashes."""
 
@@ -68,11 +81,13 @@ class DocumentResource:
             resp.media = self.service.document(doc_id).public()
 
 
+@with_head
 class HealthResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"status": "ok"}
 
 
+@with_head
 class ReadyResource:
     def __init__(self, service: SearchService) -> None:
         self.service = service
@@ -83,6 +98,7 @@ class ReadyResource:
         resp.media = {"status": "ready"}
 
 
+@with_head
 class StatsResource:
     def __init__(self, service: SearchService) -> None:
         self.service = service
@@ -91,6 +107,7 @@ class StatsResource:
         resp.media = self.service.stats()
 
 
+@with_head
 class OpenAPIResource:
     def __init__(self) -> None:
         self.document: dict[str, Any] = openapi.document()
