@@ -94,6 +94,9 @@ def reindex_main(argv: list[str] | None = None) -> int:
     except ReindexError as exc:
         print(f"search-reindex: error: {exc}", file=sys.stderr)
         return EXIT_FATAL
+    except (OSError, MemoryError) as exc:
+        print(f"search-reindex: error: {exc}; the served index is unchanged", file=sys.stderr)
+        return EXIT_FATAL
     print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.render())
     return 0
 

@@ -11,9 +11,9 @@ one bad article never stops a reindex.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +35,11 @@ MOSTLY_ASCII = 0.9
 # A source folder's own documentation is not news: BBC's README.TXT, a LICENSE.
 NOT_ARTICLES = {"readme", "license", "licence", "changelog"}
 ARTICLE_FIELDS = ("id", "title", "date", "people", "body", "url", "source")
+# A file (after decompression) and a JSON document past these are skipped with
+# their reason: no news source needs more, and a run's memory stays bounded.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+GZIP_WBITS = 16 + zlib.MAX_WBITS
+TOO_DEEP = "JSON nested too deep to be an article"
 
 
 @dataclass
@@ -111,12 +116,14 @@ def file_kind(path: Path) -> str | None:
     return TEXT_SUFFIXES.get(suffixes[-1]) if suffixes else None
 
 
-def find_sources(sources: list[Path]) -> Iterator[SourceFile]:
+def find_sources(
+    sources: list[Path], unreadable: list[Skipped] | None = None
+) -> Iterator[SourceFile]:
     """Every readable article file under ``sources``, in a stable order.
 
     A folder is walked recursively and ids are relative to it; a single file is its
     own root's only member. Hidden files and folders, and README/LICENSE files, are
-    ignored.
+    ignored. A folder that cannot be listed is added to ``unreadable``.
 
     Raises:
         ArticleError: a source does not exist or is not readable.
@@ -127,14 +134,25 @@ def find_sources(sources: list[Path]) -> Iterator[SourceFile]:
             continue
         if not source.is_dir():
             raise ArticleError(f"{source}: no such file or folder")
-        for path in sorted(source.rglob("*")):
-            relative = path.relative_to(source)
-            if any(part.startswith(".") for part in relative.parts):
+        yield from _walk(source, unreadable if unreadable is not None else [])
+
+
+def _walk(root: Path, unreadable: list[Skipped]) -> Iterator[SourceFile]:
+    def refused(error: OSError) -> None:
+        where = Path(error.filename).relative_to(root).as_posix() if error.filename else "."
+        unreadable.append(Skipped(f"{where}/", f"cannot list folder: {error.strerror}"))
+
+    found = []
+    for folder, subfolders, names in os.walk(root, onerror=refused):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        for name in names:
+            path = Path(folder) / name
+            if name.startswith(".") or name.split(".")[0].lower() in NOT_ARTICLES:
                 continue
-            if path.name.split(".")[0].lower() in NOT_ARTICLES:
-                continue
-            if path.is_file() and file_kind(path) is not None:
-                yield SourceFile(source, path)
+            if file_kind(path) is not None and path.is_file():
+                found.append(path)
+    for path in sorted(found):
+        yield SourceFile(root, path)
 
 
 def base_id(relative: str) -> str:
@@ -150,17 +168,33 @@ def base_id(relative: str) -> str:
 def unpack(path: Path, data: bytes) -> bytes:
     """A file's content bytes, gunzipped when its name ends in ``.gz``.
 
+    Decompression streams and stops at ``MAX_FILE_BYTES``, so a small file that
+    inflates to gigabytes (a gzip bomb) costs no more memory than the limit.
+
     Raises:
-        ArticleError: empty, or a truncated/corrupt gzip stream.
+        ArticleError: empty, too large, or a truncated/corrupt gzip stream.
     """
+    if len(data) > MAX_FILE_BYTES:
+        raise ArticleError(f"file is {len(data):,} bytes, over the {MAX_FILE_BYTES:,} limit")
     if path.suffix.lower() == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise ArticleError(f"truncated or corrupt gzip: {exc}") from exc
+        data = _gunzip(data)
     if not data.strip():
         raise ArticleError("empty file")
     return data
+
+
+def _gunzip(data: bytes) -> bytes:
+    inflate = zlib.decompressobj(wbits=GZIP_WBITS)
+    try:
+        content = inflate.decompress(data, MAX_FILE_BYTES + 1)
+        if len(content) > MAX_FILE_BYTES or inflate.unconsumed_tail:
+            raise ArticleError(f"gzip content inflates past the {MAX_FILE_BYTES:,}-byte limit")
+        content += inflate.flush()
+    except zlib.error as exc:
+        raise ArticleError(f"truncated or corrupt gzip: {exc}") from exc
+    if not inflate.eof:
+        raise ArticleError("truncated or corrupt gzip: the stream ends early")
+    return content
 
 
 def decode(data: bytes) -> str:
@@ -229,6 +263,8 @@ def _read_json(
         loaded = json.loads(text)
     except json.JSONDecodeError as exc:
         return [], [Skipped(relative, f"invalid JSON: {exc.msg}", exc.lineno)]
+    except RecursionError:
+        return [], [Skipped(relative, TOO_DEEP)]
     if isinstance(loaded, dict):
         return _records([(None, loaded)], ident, relative, digest, single=True)
     if isinstance(loaded, list):
@@ -248,6 +284,8 @@ def _read_jsonl(
             items.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
             skipped.append(Skipped(relative, f"invalid JSON: {exc.msg}", number))
+        except RecursionError:
+            skipped.append(Skipped(relative, TOO_DEEP, number))
     records, bad = _records(items, ident, relative, digest, single=False)
     return records, skipped + bad
 

@@ -68,6 +68,8 @@ CREDIT = re.compile(r"^\s*\([^()]{1,60}\)\s*$")
 SENTENCE_END = re.compile(r"""[.!?…]["'”’)]*$""")
 SENTENCE_SPLIT = re.compile(r"""(?<=[.!?])["'”’]?\s+(?=["“‘']?[A-Z0-9])""")
 MAX_TITLE_WORDS = 25
+# Longer than any news article (and within what the NER model takes at once).
+MAX_ARTICLE_CHARS = 500_000
 DERIVED_TITLE_CHARS = 100
 
 
@@ -223,7 +225,8 @@ def extract(raw: RawArticle, chrome: AbstractSet[str] = frozenset()) -> Extracte
     """Title, body, date, url and source of one raw article.
 
     Raises:
-        ArticleError: nothing of the article is left once chrome is removed.
+        ArticleError: the text is over ``MAX_ARTICLE_CHARS``, or nothing of the
+            article is left once chrome is removed.
     """
     fields = raw.fields
     text = raw.content
@@ -237,6 +240,10 @@ def extract(raw: RawArticle, chrome: AbstractSet[str] = frozenset()) -> Extracte
             _text_field(fields.get("url")) or _text_field(meta.get("url")),
         )
         text = meta.get("text") or ""
+    if len(text) > MAX_ARTICLE_CHARS:
+        raise ArticleError(
+            f"article text is {len(text):,} characters, over the {MAX_ARTICLE_CHARS:,} limit"
+        )
     paras, header_date = clean_paragraphs(text, chrome)
     title_given = _text_field(fields.get("title")) or _text_field(meta.get("title"))
     title, body_paras = split_title(paras, title_given)

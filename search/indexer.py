@@ -98,6 +98,8 @@ class _Scan:
         default_factory=lambda: defaultdict(list)
     )
     skipped: list[Skipped] = field(default_factory=list)
+    # Files skipped whole, by path: (content hash, reason), kept for the next run.
+    skipped_files: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class Indexer:
@@ -128,9 +130,11 @@ class Indexer:
         with self.store.writing(wait=wait):
             previous = self.store.stored_docs()
             full = full or self.store.current_name() is None
-            scan = self._scan(sources, {} if full else _hashes_by_path(previous))
+            known_skips = {} if full else self.store.skipped_files()
+            scan = self._scan(sources, {} if full else _hashes_by_path(previous), known_skips)
             kept = [doc for doc in previous if doc.path in scan.unchanged_paths]
             articles, skipped = self._articles(scan, {doc.id for doc in kept}, progress)
+            scan.skipped_files.update(_skipped_whole(scan, articles, skipped))
             summary = self._count(previous, kept, articles, full)
             summary.skipped = scan.skipped + skipped
             stories = StoryIndex()
@@ -143,6 +147,7 @@ class Indexer:
             elif articles or summary.deleted:
                 removed = {doc.id for doc in previous if doc.path not in scan.unchanged_paths}
                 self.store.apply(removed, documents)
+            self.store.remember_skipped(scan.skipped_files)
             self.store.cleanup()
         summary.generation = self.store.current_name()
         summary.documents = len(kept) + len(articles)
@@ -150,10 +155,15 @@ class Indexer:
         summary.seconds = time.monotonic() - started
         return summary
 
-    def _scan(self, sources: list[Path], known: dict[str, set[str]]) -> _Scan:
+    def _scan(
+        self,
+        sources: list[Path],
+        known: dict[str, set[str]],
+        known_skips: dict[str, tuple[str, str]],
+    ) -> _Scan:
         scan = _Scan()
         try:
-            files = list(find_sources(sources))
+            files = list(find_sources(sources, scan.skipped))
         except ArticleError as exc:
             raise ReindexError(f"cannot read source: {exc}") from exc
         for source in files:
@@ -163,6 +173,11 @@ class Indexer:
                 scan.skipped.append(Skipped(source.relative, f"cannot read: {exc.strerror}"))
                 continue
             digest = content_hash(data)
+            skip = known_skips.get(source.relative)
+            if skip is not None and skip[0] == digest:
+                scan.skipped.append(Skipped(source.relative, f"{skip[1]} (unchanged)"))
+                scan.skipped_files[source.relative] = skip
+                continue
             if source.kind == "text":
                 scan.texts_by_root[source.root].append((source, data))
             if known.get(source.relative) == {digest}:
@@ -261,6 +276,21 @@ class Indexer:
             minhash = signature(article.body)
             article.story = stories.assign(article.id, minhash)
             yield to_fields(article, minhash)
+
+
+def _skipped_whole(
+    scan: _Scan, articles: list[Article], skipped: list[Skipped]
+) -> dict[str, tuple[str, str]]:
+    """Changed files that gave no article at all, with the first reason why."""
+    indexed = {article.path for article in articles}
+    reasons: dict[str, str] = {}
+    for item in skipped:
+        reasons.setdefault(item.path, item.reason)
+    return {
+        source.relative: (digest, reasons[source.relative])
+        for source, _, digest in scan.changed
+        if source.relative not in indexed and source.relative in reasons
+    }
 
 
 def _hashes_by_path(docs: list[StoredDoc]) -> dict[str, set[str]]:

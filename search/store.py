@@ -6,6 +6,7 @@ Layout under the index folder::
     reindex.lock       held (flock) by the one reindex allowed at a time
     gen-<ns>/          one Whoosh index per generation
     gen-<ns>/readers   flock'd shared by every process that has it open
+    gen-<ns>/skipped.json  files skipped whole, by content hash, not read again
 
 A full rebuild writes a new generation beside the served one, checks it (document
 count and a canary query) and only then renames a new ``CURRENT`` into place, so a
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import time
@@ -35,6 +37,7 @@ from search.errors import IndexUnavailable, LockHeld, ReindexError
 from search.schema import build_schema
 
 CURRENT = "CURRENT"
+SKIPPED = "skipped.json"
 LOCK = "reindex.lock"
 READERS = "readers"
 PREFIX = "gen-"
@@ -151,10 +154,29 @@ class IndexStore:
         """Write a new generation, check it, and publish it. Returns its name.
 
         Raises:
-            ReindexError: the new generation failed its checks; the old one stays.
+            ReindexError: writing failed (the disk, say) or the new generation
+                failed its checks; it is removed and the old one stays served.
         """
         path = self.root / f"{PREFIX}{time.time_ns()}"
-        path.mkdir(parents=True)
+        try:
+            path.mkdir(parents=True)
+            expected, canary = self._write_new(path, documents, procs)
+        except BaseException as exc:
+            shutil.rmtree(path, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise ReindexError(
+                    f"cannot write the new index: {_reason(exc)}; the served index is unchanged"
+                ) from exc
+            raise
+        self._check(path, expected, canary)
+        self.publish(path.name)
+        return path.name
+
+    @staticmethod
+    def _write_new(
+        path: Path, documents: Iterable[dict[str, Any]], procs: int
+    ) -> tuple[int, str | None]:
+        """Fill a new Whoosh index; the number of documents and a canary word."""
         schema = build_schema()
         index = whoosh_index.create_in(str(path), schema)
         options: dict[str, Any] = {"limitmb": WRITER_MB}
@@ -172,12 +194,15 @@ class IndexStore:
             writer.cancel()
             raise
         writer.commit()
-        self._check(path, expected, canary)
-        self.publish(path.name)
-        return path.name
+        return expected, canary
 
     def apply(self, delete_ids: Iterable[str], documents: Iterable[dict[str, Any]]) -> None:
-        """Delete and add articles in the served generation, in one atomic commit."""
+        """Delete and add articles in the served generation, in one atomic commit.
+
+        Raises:
+            ReindexError: writing failed; what this run wrote is removed, the
+                served commit is unchanged and the next run starts clean.
+        """
         generation = self.open_current()
         try:
             writer = generation.index.writer(limitmb=WRITER_MB)
@@ -186,12 +211,36 @@ class IndexStore:
                     writer.delete_by_term("id", doc_id)
                 for fields in documents:
                     writer.update_document(**fields)
-            except BaseException:
-                writer.cancel()
+                writer.commit(merge=False)
+            except BaseException as exc:
+                _abandon(writer, generation)
+                if isinstance(exc, OSError):
+                    raise ReindexError(
+                        f"cannot write the index: {_reason(exc)}; the served index is unchanged"
+                    ) from exc
                 raise
-            writer.commit(merge=False)
         finally:
             generation.close()
+
+    def skipped_files(self) -> dict[str, tuple[str, str]]:
+        """Files the served generation's runs skipped whole: path -> (content hash, reason)."""
+        name = self.current_name()
+        try:
+            recorded = json.loads((self.root / str(name) / SKIPPED).read_text())
+        except (OSError, ValueError):
+            return {}
+        return {path: (entry[0], entry[1]) for path, entry in recorded.items()}
+
+    def remember_skipped(self, skipped: dict[str, tuple[str, str]]) -> None:
+        """Record the files skipped whole, beside the served generation (atomically), so
+        a run that finds them unchanged need not read them again."""
+        name = self.current_name()
+        if name is None:
+            return
+        target = self.root / name / SKIPPED
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps(skipped, sort_keys=True))
+        os.replace(temporary, target)
 
     def publish(self, name: str) -> None:
         """Make ``name`` the served generation with one atomic rename."""
@@ -244,3 +293,22 @@ class IndexStore:
                 f"new index generation failed its check ({count} of {expected} documents, "
                 f"canary query {'found' if hit else 'missed'}); the served index is unchanged"
             )
+
+
+def _abandon(writer: Any, generation: Generation) -> None:
+    """Undo a failed incremental commit: cancel the writer (if it still can be), let
+    go of its lock, and delete segment and TOC files the served commit does not use."""
+    with contextlib.suppress(Exception):
+        writer.cancel()
+    lock = getattr(writer, "writelock", None)
+    if lock is not None:
+        with contextlib.suppress(Exception):
+            lock.release()
+    index = whoosh_index.open_dir(str(generation.path))
+    whoosh_index.clean_files(
+        index.storage, index.indexname, index.latest_generation(), index._segments()
+    )
+
+
+def _reason(exc: OSError) -> str:
+    return f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
+from typing import Any
 
-from search.documents import SourceFile, base_id, find_sources, read_source
+import pytest
+
+from search.documents import Skipped, SourceFile, base_id, find_sources, read_source
 
 
 def read(root: Path, name: str):  # type: ignore[no-untyped-def]
@@ -80,3 +84,26 @@ def test_latin1_file_decodes(tmp_path: Path) -> None:
     (tmp_path / "old.txt").write_bytes("Prices\n\nIt cost £5 in the café.\n".encode("latin-1"))
     records, skipped = read(tmp_path, "old.txt")
     assert not skipped and "£5 in the café" in records[0].content
+
+
+def test_an_unreadable_folder_is_listed_as_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "open").mkdir()
+    (tmp_path / "open" / "a.txt").write_text("Title\n\nBody text here.")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "b.txt").write_text("Title\n\nBody text here.")
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:  # root reads any folder: refuse this one as a user's would be
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    unreadable: list[Skipped] = []
+    found = [s.relative for s in find_sources([tmp_path], unreadable)]
+    assert found == ["open/a.txt"]
+    assert [(s.path, s.reason) for s in unreadable] == [
+        ("locked/", "cannot list folder: Permission denied")
+    ]

@@ -1,0 +1,195 @@
+"""The reindex command as an operator runs it, when things go wrong: killed runs,
+a full disk, hostile files. Real processes, real files, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from search.query import parse_request
+from search.searcher import SearchService
+from search.store import IndexStore
+from tests.conftest import BBC, make_corpus
+
+
+def reindex(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "search.cli", "reindex", "--json", "--quiet", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def reindex_measured(*args: str | Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """A reindex and its peak resident memory in kB, its workers included, measured
+    by a fresh parent that has no other child."""
+    measure = (
+        "import resource, subprocess, sys; "
+        "code = subprocess.call(sys.argv[1:]); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+        "sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", measure, sys.executable, "-m", "search.cli", "reindex", "--json",
+         *map(str, args)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    return result, int(result.stderr.strip().splitlines()[-1])
+
+
+def children(pid: int) -> list[int]:
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(child) for child in listed]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_for(condition: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def search_total(index: Path, q: str) -> int:
+    service = SearchService(IndexStore(index), cache_size=0)
+    try:
+        return service.search(parse_request({"q": q})).total
+    finally:
+        service.close()
+
+
+@pytest.fixture
+def ner_corpus(tmp_path: Path) -> Path:
+    """Enough articles that NER runs in forked workers (150 BBC politics articles)."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for path in sorted((BBC / "politics").glob("*.txt"))[:150]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.mark.parametrize("moment_s", [0.0, 1.0, 2.5])
+def test_a_killed_full_rebuild_leaves_nothing_that_blocks_the_next_run(
+    tmp_path: Path, ner_corpus: Path, moment_s: float
+) -> None:
+    index = tmp_path / "index"
+    assert reindex(ner_corpus, "--index", index, "--jobs", "1").returncode == 0
+    served = search_total(index, "blair")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "reindex", str(ner_corpus), "--index", str(index),
+         "--full", "--jobs", "2", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for(lambda: len(children(run.pid)) >= 2, 60, "the NER workers to start")
+    workers = children(run.pid)
+    time.sleep(moment_s)  # the moment of the kill, not a wait for a condition
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=10)
+    wait_for(lambda: not any(alive(pid) for pid in workers), 10, "the NER workers to die")
+    assert search_total(index, "blair") == served  # the old generation still serves
+    after = reindex(ner_corpus, "--index", index, "--jobs", "1", timeout=300)
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert json.loads(after.stdout)["documents"] == 150
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 32 MB tmpfs: a disk that fills up (needs root, as CI has)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_leaves_the_old_index_serving_and_the_next_run_succeeds(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    politics = sorted((BBC / "politics").glob("*.txt"))
+    for path in politics[:60]:
+        shutil.copy(path, corpus / path.name)
+    index = small_disk / "index"
+    assert reindex(corpus, "--index", index, "--jobs", "1").returncode == 0
+    served = search_total(index, "labour")
+    store = IndexStore(index)
+    generation = store.current_name()
+    size = store.size_bytes(str(generation))
+    filler = small_disk / "filler"
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    filler.write_bytes(b"\0" * max(0, free - 200_000))  # leave too little for the run
+    for path in politics[60:300]:
+        shutil.copy(path, corpus / path.name)
+    failed = reindex(corpus, "--index", index, "--jobs", "1")
+    assert failed.returncode == 2, failed.stdout[-2000:]
+    message = failed.stderr.strip()
+    assert "Traceback" not in message and len(message.splitlines()) == 1, message
+    assert "No space left on device" in message
+    assert search_total(index, "labour") == served
+    assert store.size_bytes(str(generation)) <= size + 4096  # nothing orphaned
+    filler.unlink()
+    after = reindex(corpus, "--index", index, "--jobs", "1")
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert json.loads(after.stdout)["documents"] == 300
+
+
+def gzip_bomb(path: Path, inflated_bytes: int) -> None:
+    """A small .gz that inflates to ``inflated_bytes`` of zeros, written as a stream."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b"\0" * (1 << 20)
+    with path.open("wb") as out:
+        for _ in range(inflated_bytes // len(chunk)):
+            out.write(deflate.compress(chunk))
+        out.write(deflate.flush())
+
+
+def test_hostile_files_are_skipped_and_the_good_ones_indexed(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "corpus")  # 15 articles in 14 files, and 3 JSONL records
+    for path in sorted((BBC / "tech").glob("*.txt"))[:5]:
+        shutil.copy(path, corpus / f"tech-{path.name}")
+    (corpus / "huge.txt").write_text("Headline\n\n" + "word " * 220_000)
+    (corpus / "deep.json").write_text("[" * 1000 + "]" * 1000)
+    gzip_bomb(corpus / "bomb.json.gz", 2 << 30)
+    index = tmp_path / "index"
+    result, peak_kb = reindex_measured(corpus, "--index", index, "--jobs", "1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    reasons = {item["path"]: item["reason"] for item in summary["skipped"]}
+    assert "over the 500,000 limit" in reasons["huge.txt"]
+    assert "nested too deep" in reasons["deep.json"]
+    assert "inflates past" in reasons["bomb.json.gz"]
+    assert summary["documents"] == summary["added"] == 22
+    assert peak_kb < 1.5 * 1024 * 1024  # kilobytes: under 1.5 GB
+    again = reindex(corpus, "--index", index, "--jobs", "1")
+    summary = json.loads(again.stdout)
+    assert summary["unchanged"] == 22 and summary["added"] == 0
+    remembered = {item["path"]: item["reason"] for item in summary["skipped"]}
+    assert remembered["bomb.json.gz"].endswith("(unchanged)")
+    assert set(remembered) == set(reasons)
