@@ -122,20 +122,47 @@ def _content(media_type: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
 
 
+ERROR_MEANINGS = {
+    400: "invalid_parameter or invalid_query; bad_request for a request that is not valid HTTP",
+    404: "not_found",
+    408: "request_timeout: the request did not arrive whole in time",
+    414: "uri_too_long: the request line is over 8,190 bytes",
+    431: "headers_too_large",
+    500: "internal_error (logged; no detail is sent)",
+    503: "index_unavailable or search_timeout",
+}
+# What any route can answer, from the server itself.
+SERVER_ERRORS = (400, 408, 414, 431, 500)
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
-    meanings = {
-        400: "invalid_parameter or invalid_query",
-        404: "not_found",
-        503: "index_unavailable or search_timeout",
+    return {
+        str(status): _json(ERROR, ERROR_MEANINGS[status])
+        for status in sorted({*statuses, *SERVER_ERRORS})
     }
-    return {str(status): _json(ERROR, meanings[status]) for status in statuses}
 
 
 def _get(summary: str, ok: dict[str, Any], *errors: int, parameters: Any = None) -> dict[str, Any]:
+    """A GET operation (HEAD answers the same without a body)."""
     operation: dict[str, Any] = {"summary": summary, "responses": {"200": ok, **_errors(*errors)}}
     if parameters:
         operation["parameters"] = parameters
     return {"get": operation}
+
+
+def _page() -> dict[str, Any]:
+    """``/``: HTML, with its own errors shown in the page (JSON only from the server)."""
+    operation = _get(
+        "The search page for browsers (HTML)",
+        _content("text/html", "The page with its results."),
+        503,
+        parameters=[p for p in SEARCH_PARAMETERS if p["name"] in query.PAGE_PARAMETERS],
+    )
+    for status in ("400", "503"):
+        response = operation["get"]["responses"][status]
+        response["description"] = "The page showing the error (HTML); " + response["description"]
+        response["content"]["text/html"] = {"schema": {"type": "string"}}
+    return operation
 
 
 ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -164,11 +191,7 @@ def document() -> dict[str, Any]:
             "/ready": _get("Readiness: an index is open", _json(OBJECT, "Ready."), 503),
             "/stats": _get("Index statistics", _json(OBJECT, "Counts, generation, size."), 503),
             "/openapi.json": _get("This document", _json(OBJECT, "OpenAPI 3 document.")),
-            "/": _get(
-                "The search page for browsers (HTML)",
-                _content("text/html", "The page with its results, or with the error (4xx)."),
-                parameters=[p for p in SEARCH_PARAMETERS if p["name"] in query.PAGE_PARAMETERS],
-            ),
+            "/": _page(),
             "/metrics": _get(
                 "Prometheus metrics of all workers",
                 _content("text/plain", "Prometheus text exposition format."),
