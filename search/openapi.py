@@ -37,6 +37,10 @@ SEARCH_PARAMETERS = [
            f"Comma list of facets to count over all matches: {', '.join(query.FACETS)}."),
     _param("collapse", {"type": "boolean", "default": False},
            "Fold articles of one story into its best-ranked hit (listed in duplicates)."),
+    _param("match", {"type": "string", "enum": list(query.MATCHES), "default": "all"},
+           "all: every word must match. any: bag of words, for questions and pasted "
+           "paragraphs (\"find coverage related to this text\"): any word may match, "
+           "the more and the rarer the better; q is then read as plain words, with no syntax."),
 ]  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {

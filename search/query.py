@@ -4,7 +4,8 @@
 turns ``q`` into a Whoosh query with the syntax of the contract:
 
 ========================  =====================================================
-``brexit vote``           all words must match (``match="any"``: any may), best first
+``brexit vote``           all words must match, best first (``match="any"``: any
+                          may; the text is then plain words, no syntax)
 ``"exact phrase"``        phrase
 ``a OR b``, ``NOT a``     boolean operators; ``-a`` excludes, ``+a`` requires
 ``title:``/``body:``      field restriction; also ``people:`` and ``date:``
@@ -41,13 +42,17 @@ MAX_QUERY_EXPANSIONS = 2000
 DEADLINE_CHECK_EVERY = 256
 EXPANDING = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.Regex)
 SORTS = ("relevance", "date", "-date")
+MATCHES = ("all", "any")
 FACETS = ("people", "month", "year")
 TEXT_FIELDS = ("title", "body", "people")
 QUERY_FIELDS = (*TEXT_FIELDS, "date")
 FIELD_BOOSTS = {"title": 2.0, "body": 1.0, "people": 1.5}
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PLAIN_WORD = re.compile(r"\w+(?:['’]\w+)*")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-PARAMETERS = ("q", "people", "from", "to", "sort", "page", "per_page", "facets", "collapse")
+PARAMETERS = (
+    "q", "people", "from", "to", "sort", "page", "per_page", "facets", "collapse", "match",
+)  # fmt: skip
 # The search page sets its own page size and facets.
 PAGE_PARAMETERS = tuple(p for p in PARAMETERS if p not in ("per_page", "facets"))
 
@@ -87,6 +92,9 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
     sort = _single(params, "sort") or "relevance"
     if sort not in SORTS:
         raise InvalidParameter("sort", f"one of {', '.join(SORTS)}")
+    match = _single(params, "match") or "all"
+    if match not in MATCHES:
+        raise InvalidParameter("match", f"one of {', '.join(MATCHES)}")
     facets = tuple(
         name.strip()
         for value in param_values(params, "facets")
@@ -107,6 +115,7 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
         per_page=_int_param(params, "per_page", 10, 1, MAX_PER_PAGE),
         facets=tuple(dict.fromkeys(facets)),
         collapse=_bool_param(params, "collapse"),
+        match=match,
     )
 
 
@@ -183,7 +192,7 @@ class QueryBuilder:
 
     def __init__(self, schema: Any) -> None:
         self.schema = schema
-        self._parsers = {match: self._parser(match) for match in ("all", "any")}
+        self._parsers = {match: self._parser(match) for match in MATCHES}
 
     def _parser(self, match: str) -> qparser.QueryParser:
         group = qparser.AndGroup if match == "all" else qparser.OrGroup
@@ -207,6 +216,9 @@ class QueryBuilder:
             InvalidQuery: the text cannot be understood or expands too far.
             SearchTimeout: expanding its wildcards ran past ``deadline``.
         """
+        if match == "any":
+            # A question or a pasted paragraph: its words, none of them syntax.
+            q = " ".join(word.lower() for word in PLAIN_WORD.findall(q))
         if q.strip() in ("", "*", "*:*"):
             return None
         _check_balanced(q)

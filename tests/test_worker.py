@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from search.worker import error_response
-from tests.conftest import Server, get_json
+from tests.conftest import BBC, Server, get_json
 
 TIME_LIMIT_S = 2.0
 
@@ -168,3 +168,20 @@ def test_expanding_queries_end_within_the_limit_while_health_answers(
     for status, seconds, body in outcomes:
         assert seconds < 2 * TIME_LIMIT_S, seconds
         assert status == 200 or (status == 503 and body["error"]["code"] == "search_timeout"), body  # type: ignore[index]
+
+
+def test_a_pasted_paragraph_with_match_any_is_answered_within_the_limit(
+    served: Server,
+) -> None:
+    """An app sends a whole paragraph ("find coverage related to this text")."""
+    words = [(BBC / "politics" / name).read_text(encoding="latin-1").split()
+             for name in ("001.txt", "002.txt")]  # fmt: skip
+    paragraph = " ".join(words[0] + words[1])[:3000]
+    assert len(paragraph) == 3000
+    started = time.monotonic()
+    status, body = served.get("/search", {"q": paragraph, "match": "any"})
+    assert time.monotonic() - started < TIME_LIMIT_S
+    assert status == 200, body
+    assert body["hits"][0]["id"] == "001"
+    status, body = served.get("/search", {"q": paragraph, "match": "some"})
+    assert status == 400 and body["error"]["code"] == "invalid_parameter"
