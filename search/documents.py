@@ -184,16 +184,20 @@ def unpack(path: Path, data: bytes) -> bytes:
 
 
 def _gunzip(data: bytes) -> bytes:
-    inflate = zlib.decompressobj(wbits=GZIP_WBITS)
-    try:
-        content = inflate.decompress(data, MAX_FILE_BYTES + 1)
-        if len(content) > MAX_FILE_BYTES or inflate.unconsumed_tail:
-            raise ArticleError(f"gzip content inflates past the {MAX_FILE_BYTES:,}-byte limit")
-        content += inflate.flush()
-    except zlib.error as exc:
-        raise ArticleError(f"truncated or corrupt gzip: {exc}") from exc
-    if not inflate.eof:
-        raise ArticleError("truncated or corrupt gzip: the stream ends early")
+    """Every gzip member of ``data`` inflated, stopping past ``MAX_FILE_BYTES``."""
+    content = b""
+    while data:
+        inflate = zlib.decompressobj(wbits=GZIP_WBITS)
+        try:
+            content += inflate.decompress(data, MAX_FILE_BYTES + 1 - len(content))
+            if len(content) > MAX_FILE_BYTES or inflate.unconsumed_tail:
+                raise ArticleError(f"gzip content inflates past the {MAX_FILE_BYTES:,}-byte limit")
+            content += inflate.flush()
+        except zlib.error as exc:
+            raise ArticleError(f"truncated or corrupt gzip: {exc}") from exc
+        if not inflate.eof:
+            raise ArticleError("truncated or corrupt gzip: the stream ends early")
+        data = inflate.unused_data
     return content
 
 

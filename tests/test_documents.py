@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from search.documents import Skipped, SourceFile, base_id, find_sources, read_source
+from search.documents import (
+    MAX_FILE_BYTES,
+    Skipped,
+    SourceFile,
+    base_id,
+    find_sources,
+    read_source,
+)
 
 
 def read(root: Path, name: str):  # type: ignore[no-untyped-def]
@@ -107,3 +114,14 @@ def test_an_unreadable_folder_is_listed_as_skipped(
     assert [(s.path, s.reason) for s in unreadable] == [
         ("locked/", "cannot list folder: Permission denied")
     ]
+
+
+def test_gzip_members_are_all_read_and_a_bomb_stops_at_the_limit(tmp_path: Path) -> None:
+    (tmp_path / "two.txt.gz").write_bytes(
+        gzip.compress(b"Headline\n\nFirst part. ") + gzip.compress(b"Second part.")
+    )
+    records, skipped = read(tmp_path, "two.txt.gz")
+    assert skipped == [] and records[0].content.endswith("First part. Second part.")
+    (tmp_path / "bomb.txt.gz").write_bytes(gzip.compress(b"a" * (MAX_FILE_BYTES + 1)))
+    records, skipped = read(tmp_path, "bomb.txt.gz")
+    assert records == [] and "inflates past" in skipped[0].reason
