@@ -1,1 +1,1 @@
-"""News search: extraction, a Whoosh index and a falcon HTTP API."""
+"""News search: extraction, engines behind one seam (Whoosh by default), a falcon HTTP API."""

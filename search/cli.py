@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from search.config import DEFAULT_INDEX_DIR, SHARED_DIR, Settings
+from search.engines import DEFAULT_ENGINE, ENGINES
 from search.errors import LockHeld, ReindexError
 from search.indexer import Indexer
 from search.store import IndexStore
@@ -80,12 +81,21 @@ def reindex_main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="processes for extraction"
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="engine to build with (default: the index's own, else $SEARCH_ENGINE, else "
+        f"{DEFAULT_ENGINE}); another engine than the index's means a full rebuild",
+    )
     args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index)
+    settings = Settings.from_env(index_dir=args.index, engine=args.engine)
     progress = None
     if not args.quiet:
         progress = BarProgress(sys.stderr) if sys.stderr.isatty() else LineProgress(sys.stderr)
-    indexer = Indexer(IndexStore(settings.index_dir), jobs=max(1, args.jobs))
+    indexer = Indexer(
+        IndexStore(settings.index_dir), jobs=max(1, args.jobs), engine=settings.engine
+    )
     try:
         summary = indexer.reindex(args.sources, full=args.full, progress=progress, wait=args.wait)
     except LockHeld as exc:

@@ -25,6 +25,8 @@ class Settings:
     search_time_limit_s: float = 2.0
     refresh_interval_s: float = 0.5
     result_cache_size: int = 256
+    # The engine new indexes are built with; None: the served index's own.
+    engine: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -39,6 +41,7 @@ class Settings:
                 env.get("SEARCH_REFRESH_INTERVAL_S", cls.refresh_interval_s)
             ),
             "result_cache_size": int(env.get("SEARCH_RESULT_CACHE", cls.result_cache_size)),
+            "engine": env.get("SEARCH_ENGINE") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["index_dir"] = Path(str(values["index_dir"]))

@@ -34,6 +34,8 @@ TEXT_SUFFIXES = {
 MOSTLY_ASCII = 0.9
 # A source folder's own documentation is not news: BBC's README.TXT, a LICENSE.
 NOT_ARTICLES = {"readme", "license", "licence", "changelog"}
+# What a word is, for every engine's index and for highlighting.
+TOKEN_PATTERN = r"\w+(?:[.'’]\w+)*"
 ARTICLE_FIELDS = ("id", "title", "date", "people", "body", "url", "source")
 # A file (after decompression) and a JSON document past these are skipped with
 # their reason: no news source needs more, and a run's memory stays bounded.

@@ -1,14 +1,13 @@
 """Escaped snippets with ``<mark>``: the only HTML the API ever sends.
 
-Whoosh's own highlighter re-runs the full analyzer over a whole stored body for
-every hit, which dominates search time. Here a body is split with a plain regex
+A full analyzer run over a whole stored body for every hit dominates search time
+(Whoosh's own highlighter does that). Here a body is split with a plain regex
 (the same token pattern as the index) and only candidate words, those starting like
-a query term, go through the analyzer, through a per-process cache, so a word is
-stemmed once however often it is seen. Fragments are windows of about
+a query term, go through the engine's analysis (``form``, cached by the engine), so
+a word is stemmed once however often it is seen. Fragments are windows of about
 ``FRAGMENT_CHARS`` around clusters of matches, the best (most distinct query words,
 then most matches) first chosen and then shown in text order. Text is escaped piece
-by piece, so nothing from an article can ever become markup.
-"""
+by piece, so nothing from an article can ever become markup."""
 
 from __future__ import annotations
 
@@ -18,21 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from search.schema import TOKEN_PATTERN, text_analyzer
+from search.documents import TOKEN_PATTERN
 
 FRAGMENT_CHARS = 200
 MAX_FRAGMENTS = 3
 LEAD_CHARS = 60
 TOKEN = re.compile(TOKEN_PATTERN)
-_ANALYZER = text_analyzer()
-
-
-@lru_cache(maxsize=200_000)
-def analyzed(word: str) -> str | None:
-    """The index form of one word (lower-cased, stemmed), None for a stop word."""
-    for token in _ANALYZER(word):
-        return str(token.text)
-    return None
 
 
 @dataclass(frozen=True)
@@ -147,13 +137,14 @@ def snippets(
     terms: frozenset[str],
     size: int = FRAGMENT_CHARS,
     limit: int = MAX_FRAGMENTS,
-    form: Callable[[str], str | None] = analyzed,
+    *,
+    form: Callable[[str], str | None],
 ) -> list[str]:
     """Up to ``limit`` escaped fragments of ``text`` with the query's words marked.
 
     Args:
-        terms: index forms of the query's words (as ``analyzed`` returns them).
-        form: maps a word of the text to its index form.
+        terms: index forms of the query's words.
+        form: maps a word of the text to its index form (the engine's analysis).
     """
     found = _matches(text, terms, form) if terms else []
     if not found:
@@ -163,7 +154,7 @@ def snippets(
     return [render(text, f.start, f.end, f.matches) for f in sorted(best, key=lambda f: f.start)]
 
 
-def whole(text: str, terms: frozenset[str], form: Callable[[str], str | None] = analyzed) -> str:
+def whole(text: str, terms: frozenset[str], form: Callable[[str], str | None]) -> str:
     """All of a short field (a title), escaped, with matches marked."""
     found = _matches(text, terms, form) if terms else []
     return render(text, 0, len(text), tuple((s, e) for s, e, _ in found))

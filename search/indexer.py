@@ -6,8 +6,9 @@ parsed, cleaned (``search.extract``), their people found (``search.people``) and
 their stories placed (``search.stories``); articles of files that disappeared are
 deleted. ``full=True`` re-reads everything into a new generation.
 
-The engine side (generations, commits, locks) is ``search.store``'s; this module
-decides what to write and counts what happened.
+Generations, commits and locks are ``search.store``'s, the index format the
+engine's (``search.engines``); this module decides what to write and counts what
+happened.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from search import engines
 from search.documents import (
     Article,
     RawArticle,
@@ -30,11 +32,11 @@ from search.documents import (
     parse_source,
     unpack,
 )
+from search.engines.base import StoredDoc
 from search.errors import ArticleError, ReindexError
 from search.extract import Extracted, extract, recurring_paragraphs
 from search.people import Canon, PersonFinder, canonical_people
-from search.schema import to_fields
-from search.store import IndexStore, StoredDoc
+from search.store import IndexStore
 from search.stories import StoryIndex, signature
 
 
@@ -106,11 +108,18 @@ class Indexer:
     """Runs reindexes of one index folder with one person finder."""
 
     def __init__(
-        self, store: IndexStore, finder: PersonFinder | None = None, jobs: int = 1
+        self,
+        store: IndexStore,
+        finder: PersonFinder | None = None,
+        jobs: int = 1,
+        engine: str | None = None,
     ) -> None:
+        """``engine`` is the one to build with; by default the served index's, or
+        ``search.engines.DEFAULT_ENGINE`` for a new index."""
         self.store = store
         self.finder = finder or PersonFinder()
         self.jobs = jobs
+        self.engine = engine
 
     def reindex(
         self,
@@ -129,7 +138,10 @@ class Indexer:
         started = time.monotonic()
         with self.store.writing(wait=wait):
             previous = self.store.stored_docs()
-            full = full or self.store.current_name() is None
+            served = self.store.current_engine()
+            engine = self.engine or served or engines.DEFAULT_ENGINE
+            # Another engine than the served one's means a new index: a full rebuild.
+            full = full or served != engine
             known_skips = {} if full else self.store.skipped_files()
             scan = self._scan(sources, {} if full else _hashes_by_path(previous), known_skips)
             kept = [doc for doc in previous if doc.path in scan.unchanged_paths]
@@ -143,7 +155,7 @@ class Indexer:
                 stories.add(doc.id, doc.minhash, doc.story)
             documents = self._documents(articles, stories)
             if full:
-                self.store.build(documents, procs=self.jobs)
+                self.store.build(documents, engine, procs=self.jobs)
             elif articles or summary.deleted:
                 removed = {doc.id for doc in previous if doc.path not in scan.unchanged_paths}
                 self.store.apply(removed, documents)
@@ -271,11 +283,12 @@ class Indexer:
         )
 
     @staticmethod
-    def _documents(articles: list[Article], stories: StoryIndex) -> Iterable[dict[str, Any]]:
+    def _documents(articles: list[Article], stories: StoryIndex) -> Iterable[tuple[Article, bytes]]:
+        """Each article with its story placed, and its MinHash signature."""
         for article in articles:
             minhash = signature(article.body)
             article.story = stories.assign(article.id, minhash)
-            yield to_fields(article, minhash)
+            yield article, minhash
 
 
 def _skipped_whole(

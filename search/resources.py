@@ -1,6 +1,6 @@
 """Falcon resources: parse the request, call the search service, shape JSON.
 
-They know nothing of Whoosh; every error they raise is a ``SearchServiceError``
+They know nothing of any engine; every error they raise is a ``SearchServiceError``
 that ``app.py`` turns into the contract's JSON error body.
 """
 

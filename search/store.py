@@ -1,20 +1,22 @@
-"""Index generations on disk: create, publish, open, lock and clean up.
+"""Index generations on disk, for any engine: create, publish, open, lock, clean up.
 
 Layout under the index folder::
 
-    CURRENT            name of the served generation (replaced atomically)
-    reindex.lock       held (flock) by the one reindex allowed at a time
-    gen-<ns>/          one Whoosh index per generation
-    gen-<ns>/readers   flock'd shared by every process that has it open
-    gen-<ns>/skipped.json  files skipped whole, by content hash, not read again
+    CURRENT                  name of the served generation (replaced atomically)
+    reindex.lock             held (flock) by the one reindex allowed at a time
+    gen-<ns>/                one engine index per generation
+    gen-<ns>/ENGINE          which engine wrote it (``whoosh`` when absent)
+    gen-<ns>/readers         flock'd shared by every process that has it open
+    gen-<ns>/skipped.json    files skipped whole, by content hash, not read again
 
-A full rebuild writes a new generation beside the served one, checks it (document
-count and a canary query) and only then renames a new ``CURRENT`` into place, so a
-run killed at any point leaves the old generation served. Incremental runs commit
-into the served generation with Whoosh's own atomic TOC switch and without merging
-segments, so no file an open reader uses is ever removed. Locks are ``flock``\\ s:
-the kernel drops them when a process dies, so a killed run leaves no stale lock,
-and a generation is deleted only once no process holds its ``readers`` lock.
+A full rebuild writes a new generation beside the served one, which the engine
+checks (document count and a canary query), and only then renames a new
+``CURRENT`` into place, so a run killed at any point leaves the old generation
+served. Incremental runs commit into the served generation with the engine's own
+atomic commit. Locks are ``flock``\\ s: the kernel drops them when a process dies,
+so a killed run leaves no stale lock, and a generation is deleted only once no
+process holds its ``readers`` lock. Each generation records its engine, so a
+rebuild with another engine swaps engines as atomically as it swaps indexes.
 """
 
 from __future__ import annotations
@@ -26,37 +28,31 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from whoosh import index as whoosh_index
-from whoosh.query import Term
-
+from search import engines
+from search.documents import Article
+from search.engines.base import Engine, Reader, StoredDoc
 from search.errors import IndexUnavailable, LockHeld, ReindexError
-from search.schema import build_schema
 
 CURRENT = "CURRENT"
+ENGINE = "ENGINE"
 SKIPPED = "skipped.json"
 LOCK = "reindex.lock"
 READERS = "readers"
 PREFIX = "gen-"
-WRITER_MB = 256
 
 
-@dataclass(frozen=True)
-class StoredDoc:
-    """What an incremental reindex needs to know of an indexed article."""
-
-    id: str
-    path: str
-    content_hash: str
-    story: str
-    minhash: bytes
+def engine_of(path: Path) -> str:
+    """The engine that wrote the generation at ``path``."""
+    try:
+        return (path / ENGINE).read_text().strip() or engines.DEFAULT_ENGINE
+    except FileNotFoundError:
+        return engines.DEFAULT_ENGINE
 
 
 class Generation:
-    """An open generation: the Whoosh index plus a shared lock that keeps it on disk."""
+    """An open generation: its engine's reader plus a shared lock that keeps it on disk."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -64,7 +60,8 @@ class Generation:
         self._lock_fd = os.open(path / READERS, os.O_RDONLY | os.O_CREAT, 0o644)
         fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
         try:
-            self.index = whoosh_index.open_dir(str(path))
+            self.engine = engines.load(engine_of(path))
+            self.reader: Reader = self.engine.open(path)
         except Exception:
             self.close()
             raise
@@ -80,6 +77,11 @@ class IndexStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def current_engine(self) -> str | None:
+        """The served generation's engine, or None before the first build."""
+        name = self.current_name()
+        return None if name is None else engine_of(self.root / name)
 
     def current_name(self) -> str | None:
         """The served generation's name, or None before the first build."""
@@ -136,22 +138,15 @@ class IndexStore:
             return []
         generation = self.open_current()
         try:
-            with generation.index.reader() as reader:
-                return [
-                    StoredDoc(
-                        fields["id"],
-                        fields.get("path", ""),
-                        fields.get("content_hash", ""),
-                        fields.get("story", fields["id"]),
-                        fields.get("minhash", b""),
-                    )
-                    for fields in reader.all_stored_fields()
-                ]
+            return generation.reader.stored_docs()
         finally:
+            generation.reader.close()
             generation.close()
 
-    def build(self, documents: Iterable[dict[str, Any]], procs: int = 1) -> str:
-        """Write a new generation, check it, and publish it. Returns its name.
+    def build(self, articles: Iterable[tuple[Article, bytes]], engine: str, procs: int = 1) -> str:
+        """Write a new generation with ``engine``, checked by it, and publish it.
+
+        Returns its name.
 
         Raises:
             ReindexError: writing failed (the disk, say) or the new generation
@@ -160,7 +155,8 @@ class IndexStore:
         path = self.root / f"{PREFIX}{time.time_ns()}"
         try:
             path.mkdir(parents=True)
-            expected, canary = self._write_new(path, documents, procs)
+            (path / ENGINE).write_text(engine + "\n")
+            engines.load(engine).build(path, articles, procs)
         except BaseException as exc:
             shutil.rmtree(path, ignore_errors=True)
             if isinstance(exc, OSError):
@@ -168,59 +164,27 @@ class IndexStore:
                     f"cannot write the new index: {_reason(exc)}; the served index is unchanged"
                 ) from exc
             raise
-        self._check(path, expected, canary)
         self.publish(path.name)
         return path.name
 
-    @staticmethod
-    def _write_new(
-        path: Path, documents: Iterable[dict[str, Any]], procs: int
-    ) -> tuple[int, str | None]:
-        """Fill a new Whoosh index; the number of documents and a canary word."""
-        schema = build_schema()
-        index = whoosh_index.create_in(str(path), schema)
-        options: dict[str, Any] = {"limitmb": WRITER_MB}
-        if procs > 1:
-            options.update(procs=procs, multisegment=True)
-        writer = index.writer(**options)
-        expected = 0
-        canary: str | None = None
-        try:
-            for fields in documents:
-                writer.add_document(**fields)
-                expected += 1
-                canary = canary or next(schema["title"].process_text(fields["title"]), None)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
-        return expected, canary
-
-    def apply(self, delete_ids: Iterable[str], documents: Iterable[dict[str, Any]]) -> None:
+    def apply(self, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]) -> None:
         """Delete and add articles in the served generation, in one atomic commit.
 
         Raises:
             ReindexError: writing failed; what this run wrote is removed, the
                 served commit is unchanged and the next run starts clean.
         """
-        generation = self.open_current()
+        name = self.current_name()
+        if name is None:
+            raise IndexUnavailable(f"no index at {self.root}: run search-reindex first")
+        path = self.root / name
+        engine: Engine = engines.load(engine_of(path))
         try:
-            writer = generation.index.writer(limitmb=WRITER_MB)
-            try:
-                for doc_id in delete_ids:
-                    writer.delete_by_term("id", doc_id)
-                for fields in documents:
-                    writer.update_document(**fields)
-                writer.commit(merge=False)
-            except BaseException as exc:
-                _abandon(writer, generation)
-                if isinstance(exc, OSError):
-                    raise ReindexError(
-                        f"cannot write the index: {_reason(exc)}; the served index is unchanged"
-                    ) from exc
-                raise
-        finally:
-            generation.close()
+            engine.apply(path, delete_ids, articles)
+        except OSError as exc:
+            raise ReindexError(
+                f"cannot write the index: {_reason(exc)}; the served index is unchanged"
+            ) from exc
 
     def skipped_files(self) -> dict[str, tuple[str, str]]:
         """Files the served generation's runs skipped whole: path -> (content hash, reason)."""
@@ -275,39 +239,7 @@ class IndexStore:
         return removed
 
     def size_bytes(self, name: str) -> int:
-        return sum(p.stat().st_size for p in (self.root / name).iterdir() if p.is_file())
-
-    def _check(self, path: Path, expected: int, canary: str | None) -> None:
-        """Refuse to publish a generation that lost documents or cannot answer a query."""
-        try:
-            index = whoosh_index.open_dir(str(path))
-            with index.searcher() as searcher:
-                count = searcher.doc_count()
-                hit = canary is None or bool(searcher.search(Term("title", canary), limit=1))
-        except Exception as exc:
-            shutil.rmtree(path, ignore_errors=True)
-            raise ReindexError(f"new index generation cannot be opened: {exc}") from exc
-        if count != expected or not hit:
-            shutil.rmtree(path, ignore_errors=True)
-            raise ReindexError(
-                f"new index generation failed its check ({count} of {expected} documents, "
-                f"canary query {'found' if hit else 'missed'}); the served index is unchanged"
-            )
-
-
-def _abandon(writer: Any, generation: Generation) -> None:
-    """Undo a failed incremental commit: cancel the writer (if it still can be), let
-    go of its lock, and delete segment and TOC files the served commit does not use."""
-    with contextlib.suppress(Exception):
-        writer.cancel()
-    lock = getattr(writer, "writelock", None)
-    if lock is not None:
-        with contextlib.suppress(Exception):
-            lock.release()
-    index = whoosh_index.open_dir(str(generation.path))
-    whoosh_index.clean_files(
-        index.storage, index.indexname, index.latest_generation(), index._segments()
-    )
+        return sum(p.stat().st_size for p in (self.root / name).rglob("*") if p.is_file())
 
 
 def _reason(exc: OSError) -> str:

@@ -175,6 +175,7 @@ def test_operational_endpoints(client: Server) -> None:
     assert (
         stats["documents"] == 17
         and stats["generation"].startswith("gen-")
+        and stats["engine"] == "whoosh"
         and stats["size_bytes"] > 0
     )
 

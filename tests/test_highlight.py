@@ -8,8 +8,20 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.highlight import TOKEN, _matches, analyzed, lead, snippets, whole
+from search.engines.whoosh.schema import analyzed
+from search.highlight import TOKEN, _matches, lead
+from search.highlight import snippets as engine_snippets
+from search.highlight import whole as engine_whole
 from tests.conftest import BBC
+
+
+def snippets(text: str, terms: frozenset[str], *args: int) -> list[str]:
+    """Snippets with the Whoosh engine's analysis (any engine's would do)."""
+    return engine_snippets(text, terms, *args, form=analyzed)
+
+
+def whole(text: str, terms: frozenset[str]) -> str:
+    return engine_whole(text, terms, analyzed)
 
 
 def terms(*words: str) -> frozenset[str]:

@@ -134,6 +134,6 @@ def test_metrics_move_with_requests_across_workers(server: Server, index_dir: Pa
     assert after[latency] - before.get(latency, 0.0) == 6
     assert (
         after[("search_index_documents", ())]
-        == IndexStore(index_dir).open_current().index.doc_count()
+        == IndexStore(index_dir).open_current().reader.doc_count()
     )
     assert after[("search_index_last_reindex_seconds", ())] > 1.6e9

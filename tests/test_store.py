@@ -8,14 +8,11 @@ import pytest
 
 from search.documents import Article
 from search.errors import IndexUnavailable, LockHeld, ReindexError
-from search.schema import to_fields
 from search.store import IndexStore
 
 
-def docs(*ids: str) -> list[dict[str, object]]:
-    return [
-        to_fields(Article(id=i, title=f"Title {i} budget", body=f"Body of {i}."), b"") for i in ids
-    ]
+def docs(*ids: str) -> list[tuple[Article, bytes]]:
+    return [(Article(id=i, title=f"Title {i} budget", body=f"Body of {i}."), b"") for i in ids]
 
 
 def test_nothing_served_before_the_first_build(tmp_path: Path) -> None:
@@ -27,9 +24,9 @@ def test_nothing_served_before_the_first_build(tmp_path: Path) -> None:
 
 def test_build_publishes_a_new_generation(tmp_path: Path) -> None:
     store = IndexStore(tmp_path / "index")
-    first = store.build(docs("a", "b"))
+    first = store.build(docs("a", "b"), "whoosh")
     assert store.current_name() == first
-    second = store.build(docs("c"))
+    second = store.build(docs("c"), "whoosh")
     assert store.current_name() == second != first
     assert store.cleanup() == [first]
     assert [d.id for d in store.stored_docs()] == ["c"]
@@ -37,9 +34,9 @@ def test_build_publishes_a_new_generation(tmp_path: Path) -> None:
 
 def test_a_generation_in_use_is_not_removed(tmp_path: Path) -> None:
     store = IndexStore(tmp_path / "index")
-    first = store.build(docs("a"))
+    first = store.build(docs("a"), "whoosh")
     reader = store.open_current()
-    store.build(docs("b"))
+    store.build(docs("b"), "whoosh")
     assert store.cleanup() == []
     assert (tmp_path / "index" / first).is_dir()
     reader.close()
@@ -60,14 +57,14 @@ def test_one_writer_at_a_time(tmp_path: Path) -> None:
 
 def test_a_build_that_fails_midway_leaves_the_served_index(tmp_path: Path) -> None:
     store = IndexStore(tmp_path / "index")
-    served = store.build(docs("a"))
+    served = store.build(docs("a"), "whoosh")
 
     def documents():  # type: ignore[no-untyped-def]
         yield from docs("b")
         raise ReindexError("source vanished mid-run")
 
     with pytest.raises(ReindexError, match="vanished"):
-        store.build(documents())
+        store.build(documents(), "whoosh")
     assert store.current_name() == served
     assert [d.id for d in store.stored_docs()] == ["a"]
     store.cleanup()
@@ -79,3 +76,17 @@ def test_unwritable_index_folder_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(ReindexError, match="not writable"), IndexStore(blocker / "index").writing():
         pass
+
+
+def test_each_generation_records_its_engine(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "index")
+    name = store.build(docs("a"), "whoosh")
+    assert (tmp_path / "index" / name / "ENGINE").read_text().strip() == "whoosh"
+    assert store.current_engine() == "whoosh"
+    generation = store.open_current()
+    assert generation.engine.name == "whoosh" and generation.reader.doc_count() == 1
+    generation.reader.close()
+    generation.close()
+    with pytest.raises(ReindexError, match="unknown engine 'lucene'"):
+        store.build(docs("b"), "lucene")
+    assert store.current_name() == name

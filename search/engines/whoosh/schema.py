@@ -10,6 +10,7 @@ as sortable columns for facets.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from whoosh.analysis import (
@@ -21,9 +22,7 @@ from whoosh.analysis import (
 )
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-from search.documents import Article
-
-TOKEN_PATTERN = r"\w+(?:[.'’]\w+)*"
+from search.documents import TOKEN_PATTERN, Article
 
 
 class PossessiveFilter(Filter):
@@ -46,6 +45,17 @@ def text_analyzer() -> Any:
         | StopFilter()
         | StemFilter(cachesize=-1)
     )
+
+
+_ANALYZER = text_analyzer()
+
+
+@lru_cache(maxsize=200_000)
+def analyzed(word: str) -> str | None:
+    """The index form of one word (lower-cased, stemmed), None for a stop word."""
+    for token in _ANALYZER(word):
+        return str(token.text)
+    return None
 
 
 def name_analyzer() -> Any:

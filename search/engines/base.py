@@ -1,0 +1,117 @@
+"""The seam: what an engine must implement for the indexer, the searcher and the API.
+
+Everything above this line is engine-neutral: request parsing (``search.query``),
+results and highlighting, the result cache and refresh cadence
+(``search.searcher``), generations and locks on disk (``search.store``), and
+extraction. An engine turns articles into an index in a folder it is given, and
+answers requests over one snapshot of it. A new engine implements ``Engine`` and
+``Reader`` in a package of its own under ``search/engines/`` and registers its
+name in ``search.engines.ENGINES``; nothing outside that package imports its library.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from search.deadline import Deadline
+from search.documents import Article
+from search.query import SearchRequest
+
+
+@dataclass(frozen=True)
+class StoredDoc:
+    """What an incremental reindex needs to know of an indexed article."""
+
+    id: str
+    path: str
+    content_hash: str
+    story: str
+    minhash: bytes
+
+
+@dataclass
+class Match:
+    """One matching article of a page, with what the engine knows of it."""
+
+    article: Article
+    score: float | None
+    duplicates: list[str] | None = None
+
+
+@dataclass
+class Matches:
+    """One page of a search, from one snapshot.
+
+    ``total`` is exact (stories with ``collapse``); ``facets`` counts each asked
+    facet's values over all matches; ``terms`` are the index forms a hit matched
+    on, for highlighting with ``Reader.analyzed``.
+    """
+
+    total: int
+    hits: list[Match]
+    facets: dict[str, Counter[str]] = field(default_factory=dict)
+    terms: frozenset[str] = frozenset()
+    suggestion: str | None = None
+
+
+class Reader(Protocol):
+    """A snapshot of one index, used by one request at a time."""
+
+    def search(self, request: SearchRequest, deadline: Deadline) -> Matches:
+        """Raises InvalidQuery for ``q`` it cannot understand, SearchTimeout past ``deadline``."""
+        ...
+
+    def document(self, doc_id: str) -> Article | None: ...
+
+    def similar(self, article: Article, limit: int) -> list[Match]:
+        """Articles most like ``article``, itself excluded."""
+        ...
+
+    def analyzed(self, word: str) -> str | None:
+        """The index form of a word (``None`` for a stop word), for highlighting."""
+        ...
+
+    def doc_count(self) -> int: ...
+
+    def stored_docs(self) -> list[StoredDoc]: ...
+
+    def stats(self) -> dict[str, Any]:
+        """Engine facts for ``/stats``: at least ``commit`` and ``built_at`` (epoch seconds)."""
+        ...
+
+    def is_current(self) -> bool:
+        """Whether the index on disk has no newer commit than this snapshot."""
+        ...
+
+    def refreshed(self) -> Reader:
+        """A snapshot of the newest commit (this one is closed)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Engine(Protocol):
+    """Creates, updates and opens the indexes of one engine."""
+
+    name: str
+
+    def build(self, path: Path, articles: Iterable[tuple[Article, bytes]], procs: int) -> None:
+        """Write a whole new index into the empty folder ``path`` and check it.
+
+        ``articles`` pairs each article with its MinHash signature (stored for
+        incremental runs). Raises ReindexError when the result fails its check.
+        """
+        ...
+
+    def apply(
+        self, path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]
+    ) -> None:
+        """Delete and add (or replace) articles in one atomic commit; on failure,
+        remove what was written and leave the last commit intact."""
+        ...
+
+    def open(self, path: Path) -> Reader: ...

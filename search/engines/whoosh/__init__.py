@@ -1,0 +1,32 @@
+"""Whoosh, the embedded pure-Python engine and the default.
+
+The only package that imports ``whoosh``: its schema and analysis (``schema``),
+the query language as Whoosh queries (``parse``), writing (``writer``) and
+searching (``reader``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from search.documents import Article
+from search.engines.whoosh import writer
+from search.engines.whoosh.reader import WhooshReader
+
+
+class WhooshEngine:
+    """Indexes in a folder of Whoosh segment files, one per generation."""
+
+    name = "whoosh"
+
+    def build(self, path: Path, articles: Iterable[tuple[Article, bytes]], procs: int) -> None:
+        writer.build(path, articles, procs)
+
+    def apply(
+        self, path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]
+    ) -> None:
+        writer.apply(path, delete_ids, articles)
+
+    def open(self, path: Path) -> WhooshReader:
+        return WhooshReader.open(path)

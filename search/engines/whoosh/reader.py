@@ -1,0 +1,314 @@
+"""Searching a Whoosh index: one ``WhooshReader`` per open snapshot.
+
+Totals are exact: ``ExactTopCollector`` counts every match while keeping the top
+N, and the request's deadline is checked while expanding, collecting and
+suggesting. Facets are counted from per-snapshot tables rather than Whoosh's
+facet collectors, which score every match and re-read postings each time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from whoosh import collectors, sorting
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+
+from search.deadline import Deadline
+from search.documents import Article
+from search.engines.base import Match, Matches, StoredDoc
+from search.engines.whoosh.parse import QueryBuilder, positive_terms
+from search.engines.whoosh.schema import analyzed, from_stored
+from search.query import SearchRequest, query_words
+
+RARE_DOC_FREQUENCY = 1
+SIMILAR_TERMS = 20
+DEADLINE_CHECK_EVERY = 128
+FEEDBACK_DOCS = 10
+FEEDBACK_TERMS = 20
+FEEDBACK_WEIGHT = 0.5
+
+
+class DeadlineCollector(collectors.WrappingCollector):
+    """Stops a search that runs past its deadline instead of holding the worker.
+
+    It wraps the innermost collector and checks the clock every
+    ``DEADLINE_CHECK_EVERY`` collected documents (and at the first), so the
+    collapsing and faceting collectors around it keep their own matching loops.
+    """
+
+    def __init__(self, child: Any, deadline: Deadline) -> None:
+        super().__init__(child)
+        self.deadline = deadline
+        self.collected = 0
+
+    def collect(self, sub_docnum: int) -> Any:
+        if self.collected % DEADLINE_CHECK_EVERY == 0:
+            self.deadline.check()
+        self.collected += 1
+        return self.child.collect(sub_docnum)
+
+
+class ExactTopCollector(collectors.TopCollector):
+    """Top N that still visits every match, so its count is the exact total.
+
+    Whoosh's scored collectors replace the matcher with ``replace(minscore)`` as the
+    top N fills up, and that prunes OR branches whose best possible score is below
+    the N-th: right for the top N, but the pruned matches are then never counted.
+    Keeping the threshold at zero keeps every match in the count.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit, usequality=False)
+
+    def _collect(self, global_docnum: int, score: float) -> Any:
+        key = super()._collect(global_docnum, score)
+        self.minscore = 0
+        return key
+
+
+class FacetTable:
+    """Each document's facet values, read once per searcher, to count any set of matches.
+
+    Whoosh's own facet collectors score every match and re-read a multi-valued
+    field's postings on every search; here ``people`` comes from one pass over its
+    postings and ``month``/``year`` from their columns, segment by segment (a
+    segment with no dated article has no such column), kept until the searcher
+    changes.
+    """
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self._values: dict[str, Any] = {}
+
+    def _people(self) -> dict[int, list[str]]:
+        by_doc: dict[int, list[str]] = defaultdict(list)
+        for name in self.reader.lexicon("people_exact"):
+            person = name.decode("utf-8") if isinstance(name, bytes) else name
+            for docnum in self.reader.postings("people_exact", name).all_ids():
+                by_doc[docnum].append(person)
+        return by_doc
+
+    def _column(self, name: str) -> list[str]:
+        values: list[str] = []
+        for leaf, _ in self.reader.leaf_readers():
+            has = leaf.has_column(name)
+            values.extend(leaf.column_reader(name) if has else [""] * leaf.doc_count_all())
+        return values
+
+    def counts(self, name: str, docnums: Iterable[int]) -> Counter[str]:
+        if name not in self._values:
+            self._values[name] = self._people() if name == "people" else self._column(name)
+        values = self._values[name]
+        if name == "people":
+            return Counter(person for docnum in docnums for person in values.get(docnum, ()))
+        return Counter(values[docnum] for docnum in docnums)
+
+
+class WhooshReader:
+    """One snapshot of a Whoosh index: a searcher and what is derived from it."""
+
+    def __init__(self, index: Any, searcher: Any | None = None) -> None:
+        self.index = index
+        self.searcher = searcher or index.searcher()
+        self.builder = QueryBuilder(index.schema)
+        self.facets = FacetTable(self.searcher.reader())
+
+    @classmethod
+    def open(cls, path: Path) -> WhooshReader:
+        return cls(whoosh_index.open_dir(str(path)))
+
+    def close(self) -> None:
+        self.searcher.close()
+
+    def is_current(self) -> bool:
+        return bool(self.searcher.up_to_date())
+
+    def refreshed(self) -> WhooshReader:
+        return WhooshReader(self.index, self.searcher.refresh())
+
+    def doc_count(self) -> int:
+        return int(self.searcher.doc_count())
+
+    def analyzed(self, word: str) -> str | None:
+        return analyzed(word)
+
+    def stats(self) -> dict[str, Any]:
+        return {"commit": self.index.latest_generation(), "built_at": self.index.last_modified()}
+
+    def stored_docs(self) -> list[StoredDoc]:
+        return [
+            StoredDoc(
+                fields["id"],
+                fields.get("path", ""),
+                fields.get("content_hash", ""),
+                fields.get("story", fields["id"]),
+                fields.get("minhash", b""),
+            )
+            for fields in self.searcher.reader().all_stored_fields()
+        ]
+
+    def document(self, doc_id: str) -> Article | None:
+        stored = self.searcher.document(id=doc_id)
+        return None if stored is None else from_stored(stored)
+
+    def search(self, request: SearchRequest, deadline: Deadline) -> Matches:
+        searcher = self.searcher
+        parsed = self.builder.parse(request.q, searcher.reader(), request.match, deadline)
+        collector = self._collector(request, parsed is None, deadline)
+        matching = _with_filter(parsed, request)
+        if request.expand and parsed is not None:
+            matching = _with_filter(_expanded(searcher, parsed, matching), request)
+        searcher.search_with_collector(matching, collector)
+        results = collector.results()
+        first = (request.page - 1) * request.per_page
+        scored = _sort(request, parsed is None)[0] is None
+        hits = [
+            self._match(hit, request.collapse, scored)
+            for hit in list(results)[first : first + request.per_page]
+        ]
+        docnums = results.docs() if request.facets else ()
+        return Matches(
+            total=len(results.groups("_story")) if request.collapse else len(results),
+            hits=hits,
+            facets={name: self.facets.counts(name, docnums) for name in request.facets},
+            terms=_highlight_terms(parsed) if parsed is not None else frozenset(),
+            suggestion=self._suggest(request.q, deadline)
+            if parsed is not None and request.suggest
+            else None,
+        )
+
+    def _collector(self, request: SearchRequest, everything: bool, deadline: Deadline) -> Any:
+        """Top-N (or sorting) collector, under the deadline, collapsed by story.
+
+        With ``collapse`` the ``_story`` facet counts the distinct stories, which is
+        what ``total`` then reports.
+        """
+        limit = request.page * request.per_page
+        sortedby, reverse = _sort(request, everything)
+        base: Any
+        if sortedby:
+            base = collectors.SortingCollector(sortedby, limit=limit, reverse=reverse)
+        elif limit >= self.searcher.doc_count():
+            base = collectors.UnlimitedCollector()
+        else:
+            # Counting every match as it goes costs less than matching the query a
+            # second time just to count.
+            base = ExactTopCollector(limit)
+        collector: Any = DeadlineCollector(base, deadline)
+        if request.collapse:
+            stories = {"_story": sorting.FieldFacet("story", maptype=sorting.Count)}
+            collector = collectors.FacetCollector(collector, stories)
+            collector = collectors.CollapseCollector(collector, "story", limit=1)
+        return collector
+
+    def _match(self, hit: Any, collapsed: bool, scored: bool) -> Match:
+        """One hit; ``scored`` is false when sorted by date (score is then null)."""
+        stored = hit.fields()
+        duplicates = None
+        if collapsed:
+            ids = self.searcher.reader().column_reader("id")
+            story = wq.Term("story", stored.get("story", stored["id"]))
+            members = self.searcher.docs_for_query(story)
+            duplicates = sorted(ids[docnum] for docnum in members if docnum != hit.docnum)
+        return Match(
+            from_stored(stored), round(float(hit.score), 4) if scored else None, duplicates
+        )
+
+    def similar(self, article: Article, limit: int) -> list[Match]:
+        """Its key body terms and its people, itself excluded."""
+        searcher = self.searcher
+        keys = searcher.key_terms_from_text("body", article.body, numterms=SIMILAR_TERMS)
+        clauses = [wq.Term("body", word, boost=weight) for word, weight in keys]
+        clauses += [wq.Term("people_exact", name, boost=2.0) for name in article.people[:5]]
+        if not clauses:
+            return []
+        results = searcher.search(wq.Or(clauses), limit=limit, mask=wq.Term("id", article.id))
+        return [self._match(hit, False, True) for hit in results]
+
+    def _suggest(self, q: str, deadline: Deadline) -> str | None:
+        """A did-you-mean query when typed words are unknown or rare in the index.
+
+        The results are found by then: a suggestion that would run past the
+        deadline is left out rather than failing the search.
+        """
+        reader = self.searcher.reader()
+        corrector = self.searcher.corrector("body")
+        suggestion = q
+        for word in dict.fromkeys(query_words(q)):
+            if deadline.passed():
+                return None
+            lower = word.lower()
+            form = analyzed(lower)
+            if form is None:
+                continue
+            frequency = reader.doc_frequency("body", form) + reader.doc_frequency("title", form)
+            if frequency > RARE_DOC_FREQUENCY:
+                continue
+            for candidate in corrector.suggest(lower, limit=3, maxdist=2, prefix=1):
+                candidate_form = analyzed(candidate)
+                if (
+                    candidate != lower
+                    and candidate_form
+                    and reader.doc_frequency("body", candidate_form) > frequency
+                ):
+                    suggestion = re.sub(rf"\b{re.escape(word)}\b", candidate, suggestion)
+                    break
+        return suggestion.lower() if suggestion != q else None
+
+
+def _sort(request: SearchRequest, everything: bool) -> tuple[Any, bool]:
+    if request.sort == "date" or (request.sort == "relevance" and everything):
+        return "date", True
+    if request.sort == "-date":
+        return "date", False
+    return None, False
+
+
+def _with_filter(parsed: wq.Query | None, request: SearchRequest) -> wq.Query:
+    """The query with the people and date filters ANDed in, adding nothing to scores.
+
+    Filters go into the query rather than a filtering collector, which would
+    bypass the collapsing collector's own loop.
+    """
+    clauses: list[wq.Query] = [wq.Term("people_exact", name) for name in request.people]
+    if request.date_from or request.date_to:
+        clauses.append(wq.TermRange("date", request.date_from, request.date_to))
+    base = parsed if parsed is not None else wq.Every()
+    if not clauses:
+        return base
+    return wq.And([base, wq.ConstantScoreQuery(wq.And(clauses), 0.0)])
+
+
+def _expanded(searcher: Any, parsed: wq.Query, first_pass: wq.Query) -> wq.Query:
+    """Pseudo-relevance feedback (RM3-style): the query ORed with the key body terms
+    of its ``FEEDBACK_DOCS`` best hits, weighted below the words typed.
+
+    Questions in natural language name a topic in other words than the articles
+    about it; the top hits' own vocabulary bridges that. Measured on Cranfield
+    (README, "Relevance"), it is for bag-of-words searches, not for exact ones.
+    """
+    docnums = [hit.docnum for hit in searcher.search(first_pass, limit=FEEDBACK_DOCS)]
+    keys = searcher.key_terms(docnums, "body", numterms=FEEDBACK_TERMS) if docnums else []
+    if not keys:
+        return parsed
+    top = max(weight for _, weight in keys)
+    feedback = [
+        wq.Term("body", word, boost=FEEDBACK_WEIGHT * weight / top) for word, weight in keys
+    ]
+    return wq.Or([parsed, *feedback])
+
+
+def _highlight_terms(parsed: wq.Query) -> frozenset[str]:
+    """Index forms to mark in titles and bodies: text terms, and people words analysed."""
+    forms = set()
+    for fieldname, text in positive_terms(parsed):
+        if fieldname in ("title", "body"):
+            forms.add(text)
+        elif fieldname == "people":
+            forms.add(analyzed(text) or text)
+    return frozenset(forms)

@@ -1,0 +1,92 @@
+"""Writing Whoosh indexes: a whole new one, or one atomic commit into the served one.
+
+Incremental commits never merge segments, so no file an open reader uses is ever
+removed; a commit that fails (a full disk) is undone by deleting the segment and
+TOC files the last good commit does not list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.query import Term
+
+from search.documents import Article
+from search.engines.whoosh.schema import build_schema, to_fields
+from search.errors import ReindexError
+
+WRITER_MB = 256
+
+
+def build(path: Path, articles: Iterable[tuple[Article, bytes]], procs: int) -> None:
+    """Fill a new index in ``path``, then check its document count and a canary word."""
+    schema = build_schema()
+    index = whoosh_index.create_in(str(path), schema)
+    options: dict[str, Any] = {"limitmb": WRITER_MB}
+    if procs > 1:
+        options.update(procs=procs, multisegment=True)
+    writer = index.writer(**options)
+    expected = 0
+    canary: str | None = None
+    try:
+        for article, minhash in articles:
+            writer.add_document(**to_fields(article, minhash))
+            expected += 1
+            canary = canary or next(schema["title"].process_text(article.title), None)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+    _check(path, expected, canary)
+
+
+def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]) -> None:
+    index = whoosh_index.open_dir(str(path))
+    writer = index.writer(limitmb=WRITER_MB)
+    try:
+        for doc_id in delete_ids:
+            writer.delete_by_term("id", doc_id)
+        for article, minhash in articles:
+            writer.update_document(**to_fields(article, minhash))
+        writer.commit(merge=False)
+    except BaseException:
+        _abandon(writer, path)
+        raise
+
+
+def _abandon(writer: Any, path: Path) -> None:
+    """Undo a failed commit: cancel the writer (if it still can be), remove its temporary
+    files, let go of its lock, and delete segment and TOC files the last commit does
+    not use."""
+    with contextlib.suppress(Exception):
+        writer.cancel()
+    with contextlib.suppress(Exception):
+        writer.temp_storage().destroy()  # the pool's MAIN.tmp, if cancel() could not
+    lock = getattr(writer, "writelock", None)
+    if lock is not None:
+        with contextlib.suppress(Exception):
+            lock.release()
+    index = whoosh_index.open_dir(str(path))
+    whoosh_index.clean_files(
+        index.storage, index.indexname, index.latest_generation(), index._segments()
+    )
+
+
+def _check(path: Path, expected: int, canary: str | None) -> None:
+    """Refuse an index that lost documents or cannot answer a query."""
+    try:
+        index = whoosh_index.open_dir(str(path))
+        with index.searcher() as searcher:
+            count = searcher.doc_count()
+            hit = canary is None or bool(searcher.search(Term("title", canary), limit=1))
+    except Exception as exc:
+        raise ReindexError(f"new index generation cannot be opened: {exc}") from exc
+    if count != expected or not hit:
+        raise ReindexError(
+            f"new index generation failed its check ({count} of {expected} documents, "
+            f"canary query {'found' if hit else 'missed'}); the served index is unchanged"
+        )

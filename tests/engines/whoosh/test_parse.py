@@ -1,0 +1,96 @@
+"""The contract's query language as Whoosh queries (one table), with bounded expansions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from whoosh.filedb.filestore import RamStorage
+
+from search.engines.whoosh.parse import MAX_EXPANSIONS, QueryBuilder, positive_terms
+from search.engines.whoosh.schema import build_schema
+from search.errors import InvalidQuery
+
+
+@pytest.fixture(scope="module")
+def reader() -> Any:
+    """A tiny in-memory index whose vocabulary the expansions run over."""
+    index = RamStorage().create_index(build_schema())
+    with index.writer() as writer:
+        writer.add_document(
+            id="1",
+            title="Starmer visits Paris",
+            body="kushner kushnir " + " ".join(f"alpha{i}" for i in range(MAX_EXPANSIONS + 50)),
+            people="Keir Starmer",
+        )
+    return index.reader()
+
+
+@pytest.fixture(scope="module")
+def builder() -> QueryBuilder:
+    return QueryBuilder(build_schema())
+
+
+PARSED = [
+    ("brexit vote", "((title:brexit^2.0 OR body:brexit OR people:brexit^1.5) AND (title:vote^2.0 OR body:vote OR people:vote^1.5))"),
+    ('"paris declaration"', '(title:"pari declar" OR body:"pari declar" OR people:"paris declaration")'),
+    ("title:budget", "title:budget"),
+    ("people:starmer", "people:starmer"),
+    ("body:elections", "body:elect"),
+    ("trump's", "(title:trump^2.0 OR body:trump OR people:trump^1.5)"),
+    ("brexit OR vote", "(title:brexit^2.0 OR body:brexit OR people:brexit^1.5 OR title:vote^2.0 OR body:vote OR people:vote^1.5)"),
+    ("war-torn", "((title:war^2.0 AND title:torn^2.0) OR (body:war AND body:torn) OR (people:war^1.5 AND people:torn^1.5))"),
+    ("macron -kushner", "((title:macron^2.0 OR body:macron OR people:macron^1.5) ANDNOT (title:kushner^2.0 OR body:kushner OR people:kushner^1.5))"),
+    ("macron NOT kushner", "((title:macron^2.0 OR body:macron OR people:macron^1.5) AND NOT (title:kushner^2.0 OR body:kushner OR people:kushner^1.5))"),
+    ("date:[2026-01-01 TO 2026-01-31]", "date:[2026-01-01 TO 2026-01-31]"),
+    ("date:2026-01-06", "date:2026-01-06"),
+    ("body:kushn*", "(body:kushner OR body:kushnir)"),
+    ("body:kushnr~", "(body:kushner OR body:kushnir)"),
+    ("body:nothing*", "<_NullQuery>"),
+    ("id:secret", "((title:id^2.0 AND title:secret^2.0) OR (body:id AND body:secret) OR (people:id^1.5 AND people:secret^1.5))"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("q", "expected"), PARSED)
+def test_parse(builder: QueryBuilder, reader: Any, q: str, expected: str) -> None:
+    assert str(builder.parse(q, reader)) == expected
+
+
+@pytest.mark.parametrize("q", ["", "   ", "*"])
+def test_empty_query_means_every_document(builder: QueryBuilder, reader: Any, q: str) -> None:
+    assert builder.parse(q, reader) is None
+
+
+def test_bag_of_words_matches_any(builder: QueryBuilder, reader: Any) -> None:
+    assert " OR " in str(builder.parse("brexit vote", reader, match="any")).replace(") OR (", "|")
+
+
+def test_expansions_are_capped(builder: QueryBuilder, reader: Any) -> None:
+    for q in ("body:alpha*", "body:*a*"):
+        parsed = builder.parse(q, reader)
+        assert parsed is not None and len(list(parsed.children())) == MAX_EXPANSIONS
+
+
+@pytest.mark.parametrize(
+    ("q", "hint"),
+    [
+        ('"unclosed phrase', "unbalanced double quote"),
+        ("(a OR b", "unbalanced ()"),
+        ("a) b", "unbalanced ()"),
+        ("date:[2026-01-01 TO 2026-13-40]", "ISO dates"),
+        ("date:[yesterday TO today]", "ISO dates"),
+    ],
+)
+def test_queries_that_cannot_be_understood(
+    builder: QueryBuilder, reader: Any, q: str, hint: str
+) -> None:
+    with pytest.raises(
+        InvalidQuery, match=hint.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
+        builder.parse(q, reader)
+
+
+def test_negated_words_are_not_highlight_terms(builder: QueryBuilder, reader: Any) -> None:
+    parsed = builder.parse("macron -kushner", reader)
+    assert parsed is not None
+    assert {text for _, text in positive_terms(parsed)} == {"macron"}
