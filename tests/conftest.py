@@ -92,19 +92,32 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_corpus(tmp_path_factory.mktemp("corpus"))
 
 
+ENGINES = ["whoosh", "xapian"]
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each engine in turn: behaviour tests run against every engine."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, corpus: Path, finder: PersonFinder) -> Path:
-    """The small corpus indexed once for all read-only tests."""
-    path = tmp_path_factory.mktemp("index") / "index"
-    Indexer(IndexStore(path), finder).reindex([corpus])
+def index_dir(
+    tmp_path_factory: pytest.TempPathFactory, corpus: Path, finder: PersonFinder, engine: str
+) -> Path:
+    """The small corpus indexed once per engine for all read-only tests."""
+    path = tmp_path_factory.mktemp(f"index-{engine}") / "index"
+    Indexer(IndexStore(path), finder, engine=engine).reindex([corpus])
     return path
 
 
 @pytest.fixture(scope="session")
-def politics_index(tmp_path_factory: pytest.TempPathFactory, finder: PersonFinder) -> Path:
-    """The 417 BBC politics articles, indexed once: real news with real overlaps."""
-    path = tmp_path_factory.mktemp("politics") / "index"
-    Indexer(IndexStore(path), finder, jobs=2).reindex([BBC / "politics"])
+def politics_index(
+    tmp_path_factory: pytest.TempPathFactory, finder: PersonFinder, engine: str
+) -> Path:
+    """The 417 BBC politics articles, indexed once per engine: real news, real overlaps."""
+    path = tmp_path_factory.mktemp(f"politics-{engine}") / "index"
+    Indexer(IndexStore(path), finder, jobs=2, engine=engine).reindex([BBC / "politics"])
     return path
 
 

@@ -168,14 +168,14 @@ def test_documents_and_similar(client: Server) -> None:
     assert error(client, "/documents/nope/similar", 404)["code"] == "not_found"
 
 
-def test_operational_endpoints(client: Server) -> None:
+def test_operational_endpoints(client: Server, engine: str) -> None:
     assert client.get("/health") == (200, {"status": "ok"})
     assert client.get("/ready") == (200, {"status": "ready"})
     stats = client.get("/stats")[1]
     assert (
         stats["documents"] == 17
         and stats["generation"].startswith("gen-")
-        and stats["engine"] == "whoosh"
+        and stats["engine"] == engine
         and stats["size_bytes"] > 0
     )
 

@@ -91,10 +91,10 @@ def ner_corpus(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("moment_s", [0.0, 1.0, 2.5])
 def test_a_killed_full_rebuild_leaves_nothing_that_blocks_the_next_run(
-    tmp_path: Path, ner_corpus: Path, moment_s: float
+    tmp_path: Path, ner_corpus: Path, moment_s: float, engine: str
 ) -> None:
     index = tmp_path / "index"
-    assert reindex(ner_corpus, "--index", index, "--jobs", "1").returncode == 0
+    assert reindex(ner_corpus, "--index", index, "--jobs", "1", "--engine", engine).returncode == 0
     served = search_total(index, "blair")
     run = subprocess.Popen(
         [sys.executable, "-m", "search.cli", "reindex", str(ner_corpus), "--index", str(index),

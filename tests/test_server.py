@@ -29,11 +29,13 @@ def test_served_search_documents_and_errors(server: Server) -> None:
     assert status == 404 and body["error"]["code"] == "not_found"
 
 
-def test_live_reindex_swaps_without_a_failed_request(tmp_path: Path, finder: PersonFinder) -> None:
+def test_live_reindex_swaps_without_a_failed_request(
+    tmp_path: Path, finder: PersonFinder, engine: str
+) -> None:
     """A client loop keeps querying while full and incremental reindexes swap the index."""
     corpus = make_corpus(tmp_path / "corpus")
     index = tmp_path / "index"
-    indexer = Indexer(IndexStore(index), finder)
+    indexer = Indexer(IndexStore(index), finder, engine=engine)
     indexer.reindex([corpus])
     running = Server(index)
     failures: list[str] = []

@@ -47,7 +47,8 @@ def over_http(politics_index: Path) -> Iterator[Search]:
 
 
 @pytest.fixture(params=["in_process", "over_http"])
-def search(request: pytest.FixtureRequest) -> Search:
+def search(request: pytest.FixtureRequest, engine: str) -> Search:
+    """Each way in, for each engine (``engine`` parametrizes the index under both)."""
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from search.engines.base import Engine
 from search.errors import ReindexError
 
-ENGINES = ("whoosh",)
+ENGINES = ("whoosh", "xapian")
 DEFAULT_ENGINE = "whoosh"
 
 
@@ -24,4 +24,12 @@ def load(name: str) -> Engine:
         from search.engines.whoosh import WhooshEngine
 
         return WhooshEngine()
+    if name == "xapian":
+        try:
+            from search.engines.xapian import XapianEngine
+        except ImportError as exc:
+            raise ReindexError(
+                f"the xapian engine needs its bindings: pip install '.[xapian]' ({exc})"
+            ) from exc
+        return XapianEngine()
     raise ReindexError(f"unknown engine {name!r}; use one of {', '.join(ENGINES)}")

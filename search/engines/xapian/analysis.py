@@ -1,0 +1,59 @@
+"""Words into Xapian terms: the same tokens, case, possessives and stop words as the
+Whoosh engine, stemmed by Xapian's English (Porter2) stemmer.
+
+Every field's terms carry a prefix, so title, body and people words are counted
+apart (BM25 per field, weighted at query time as the Whoosh engine weighs them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+import xapian
+
+from search.documents import TOKEN_PATTERN
+
+TOKEN = re.compile(TOKEN_PATTERN)
+# Whoosh's English stop words, so both engines drop the same words.
+STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "have", "if", "in",
+    "is", "it", "may", "not", "of", "on", "or", "tbd", "that", "the", "this", "to", "us", "we",
+    "when", "will", "with", "yet", "you", "your",
+})  # fmt: skip
+PREFIXES = {"title": "XT", "body": "XB", "people": "XN"}
+PERSON = "XP"  # an exact canonical name, for filters and facets
+ID = "Q"
+STORY = "XS"
+DATE = "XD"
+# Value slots: sortable date, month and year for facets, story for collapse.
+DATE_SLOT, MONTH_SLOT, YEAR_SLOT, STORY_SLOT = 0, 1, 2, 3
+_STEM = xapian.Stem("english")
+
+
+def words(text: str) -> Iterator[str]:
+    """Lower-cased words without possessives."""
+    for token in TOKEN.findall(text):
+        word = token.lower()
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
+        if word:
+            yield word
+
+
+@lru_cache(maxsize=200_000)
+def analyzed(word: str) -> str | None:
+    """The index form of one word of a title or body, None for a stop word."""
+    forms = [_STEM(w).decode("utf-8") for w in words(word) if w not in STOP_WORDS]
+    return forms[0] if forms else None
+
+
+def text_terms(text: str) -> list[str]:
+    """Index forms of a title's or a body's words, in order (stop words dropped)."""
+    return [form for word in words(text) if (form := analyzed(word)) is not None]
+
+
+def name_terms(text: str) -> list[str]:
+    """People words: lower-cased, unstemmed, stop words kept ("Will Young")."""
+    return list(words(text))

@@ -1,0 +1,186 @@
+"""The contract's query language (``search.query_language``) as Xapian queries.
+
+Xapian's own query parser reads some of the syntax differently (fuzzy words,
+``-word`` inside groups, infix wildcards), so queries are built from our own parse
+with the same meaning the Whoosh engine gives them: a plain word is an OR over
+title (x2), body and people (x1.5); expansions (prefix, wildcard, fuzzy) read the
+vocabulary under the request's deadline, at most ``MAX_EXPANSIONS`` words each and
+``MAX_QUERY_EXPANSIONS`` in all.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterator
+from itertools import islice
+
+import xapian
+
+from search import query_language as ql
+from search.deadline import Deadline
+from search.engines.xapian import analysis as a
+from search.errors import InvalidQuery
+from search.query import TEXT_FIELDS
+
+MAX_EXPANSIONS = 200
+MAX_QUERY_EXPANSIONS = 2000
+DEADLINE_CHECK_EVERY = 256
+FIELD_WEIGHTS = {"title": 2.0, "body": 1.0, "people": 1.5}
+
+
+class QueryBuilder:
+    """Builds the Xapian query of one request over one database."""
+
+    def __init__(self, db: xapian.Database, deadline: Deadline) -> None:
+        self.db = db
+        self.deadline = deadline
+        self.left = MAX_QUERY_EXPANSIONS
+        self.terms: set[str] = set()  # index forms matched positively, to highlight
+
+    def build(self, node: ql.Node) -> xapian.Query | None:
+        """The query of ``node``; None when it means every document."""
+        if isinstance(node, ql.Every):
+            return None
+        built = self._build(node, positive=True)
+        return built if built is not None else xapian.Query.MatchNothing
+
+    def _build(self, node: ql.Node, positive: bool) -> xapian.Query | None:
+        if isinstance(node, ql.And | ql.Or):
+            return self._combine(node, positive)
+        if isinstance(node, ql.Not):
+            inner = self._build(node.part, positive=False)
+            if inner is None:
+                return None
+            return xapian.Query(xapian.Query.OP_AND_NOT, xapian.Query.MatchAll, inner)
+        if isinstance(node, ql.DateRange):
+            return xapian.Query(
+                xapian.Query.OP_VALUE_RANGE, a.DATE_SLOT, node.start or "", node.end or "9999"
+            )
+        if isinstance(node, ql.Every):
+            return xapian.Query.MatchAll
+        fields = (node.field,) if node.field else TEXT_FIELDS
+        if node.field == "date":
+            return xapian.Query(a.DATE + node.text)
+        per_field = [self._leaf(node, field, positive) for field in fields]
+        queries = [q for q in per_field if q is not None]
+        if not queries:
+            return None
+        return queries[0] if len(queries) == 1 else xapian.Query(xapian.Query.OP_OR, queries)
+
+    def _combine(self, node: ql.And | ql.Or, positive: bool) -> xapian.Query | None:
+        """AND: required parts, with negated ones subtracted; OR: any part."""
+        if isinstance(node, ql.Or):
+            parts = [q for q in (self._build(p, positive) for p in node.parts) if q is not None]
+            return xapian.Query(xapian.Query.OP_OR, parts) if parts else None
+        required: list[xapian.Query] = []
+        excluded: list[xapian.Query] = []
+        for part in node.parts:
+            if isinstance(part, ql.Not):
+                built = self._build(part.part, positive=False)
+                if built is not None:
+                    excluded.append(built)
+            elif (built := self._build(part, positive)) is not None:
+                required.append(built)
+        if not required and not excluded:
+            return None
+        base = xapian.Query(xapian.Query.OP_AND, required) if required else xapian.Query.MatchAll
+        if excluded:
+            return xapian.Query(
+                xapian.Query.OP_AND_NOT, base, xapian.Query(xapian.Query.OP_OR, excluded)
+            )
+        return base
+
+    def _leaf(
+        self, node: ql.Word | ql.Phrase | ql.Pattern, field: str, positive: bool
+    ) -> xapian.Query | None:
+        prefix = a.PREFIXES[field]
+        if isinstance(node, ql.Pattern):
+            query = self._expansion(node, field)
+        else:
+            forms = self._forms(node.text, field)
+            if not forms:
+                return None
+            if positive:
+                self.terms.update(forms if field != "people" else self._text_forms(node.text))
+            terms = [xapian.Query(prefix + form) for form in forms]
+            if len(terms) == 1:
+                query = terms[0]
+            elif isinstance(node, ql.Phrase):
+                query = xapian.Query(xapian.Query.OP_PHRASE, terms)
+            else:  # a hyphenated word: all its parts, as the Whoosh engine reads it
+                query = xapian.Query(xapian.Query.OP_AND, terms)
+        if query is None:
+            return None
+        return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, FIELD_WEIGHTS[field])
+
+    @staticmethod
+    def _forms(text: str, field: str) -> list[str]:
+        return a.name_terms(text) if field == "people" else a.text_terms(text)
+
+    @staticmethod
+    def _text_forms(text: str) -> list[str]:
+        return [form for word in a.words(text) if (form := a.analyzed(word))]
+
+    def _expansion(self, node: ql.Pattern, field: str) -> xapian.Query | None:
+        self.deadline.check()
+        words = list(islice(self._words(node, a.PREFIXES[field]), MAX_EXPANSIONS))
+        self.left -= len(words)
+        if self.left < 0:
+            raise InvalidQuery(
+                f"the query's wildcards and fuzzy words expand to over {MAX_QUERY_EXPANSIONS} "
+                "words; use fewer or longer ones"
+            )
+        if not words:
+            return None
+        self.terms.update(word[len(a.PREFIXES[field]) :] for word in words)
+        return xapian.Query(xapian.Query.OP_OR, [xapian.Query(word) for word in words])
+
+    def _words(self, node: ql.Pattern, prefix: str) -> Iterator[str]:
+        """Vocabulary words of the field that the pattern matches, deadline-checked."""
+        text = node.text.lower()
+        matches: Callable[[str], object] | None
+        if node.kind == "prefix":
+            lead, matches = text, None
+        elif node.kind == "wildcard":
+            lead = re.split(r"[*?]", text, maxsplit=1)[0]
+            pattern = re.compile(fnmatch.translate(text))
+            matches = pattern.match
+        else:
+            lead = text[:1]
+            matches = _within(text, node.distance)
+        for scanned, item in enumerate(self.db.allterms(prefix + lead)):
+            if scanned % DEADLINE_CHECK_EVERY == 0:
+                self.deadline.check()
+            term = item.term.decode("utf-8")
+            if matches is None or matches(term[len(prefix) :]):
+                yield term
+
+
+def _within(text: str, distance: int) -> Callable[[str], bool]:
+    """A test that a word is within ``distance`` edits of ``text``."""
+
+    def test(word: str) -> bool:
+        if abs(len(word) - len(text)) > distance:
+            return False
+        return _edits(word, text, distance) <= distance
+
+    return test
+
+
+def _edits(a_word: str, b_word: str, limit: int) -> int:
+    """Damerau-Levenshtein distance, stopping early past ``limit``."""
+    previous = list(range(len(b_word) + 1))
+    before: list[int] = []
+    for i, ca in enumerate(a_word, 1):
+        current = [i]
+        for j, cb in enumerate(b_word, 1):
+            cost = 0 if ca == cb else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b_word[j - 2] and a_word[i - 2] == cb:
+                value = min(value, before[j - 2] + 1)
+            current.append(value)
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    return previous[-1]

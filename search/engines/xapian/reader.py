@@ -1,0 +1,296 @@
+"""Searching a Xapian database: one ``XapianReader`` per open snapshot.
+
+Totals are exact: the match runs with ``checkatleast`` set to the database size, so
+Xapian counts every match (with ``collapse``, every story) instead of estimating.
+Xapian's own time limit is set to what is left of the request's deadline; if it
+cuts a match short the counts are no longer exact, and the search answers 503
+rather than a count passed off as exact. People facets come from a table of each
+document's names, read once per snapshot; month and year from value slots.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import xapian
+
+from search import query_language as ql
+from search.deadline import Deadline
+from search.documents import Article
+from search.engines.base import Match, Matches, StoredDoc
+from search.engines.xapian import analysis as a
+from search.engines.xapian.parse import QueryBuilder
+from search.engines.xapian.writer import article_of
+from search.errors import SearchTimeout
+from search.query import SearchRequest, query_words
+
+SIMILAR_TERMS = 20
+RARE_DOC_FREQUENCY = 1
+FEEDBACK_DOCS = 10
+FEEDBACK_TERMS = 20
+FEEDBACK_WEIGHT = 0.5
+FACET_SLOTS = {"month": a.MONTH_SLOT, "year": a.YEAR_SLOT}
+
+
+class XapianReader:
+    """One snapshot (revision) of a Xapian database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = xapian.Database(str(path))
+        self._people: dict[int, list[str]] | None = None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def is_current(self) -> bool:
+        latest = xapian.Database(str(self.path))
+        try:
+            return bool(latest.get_revision() == self.db.get_revision())
+        finally:
+            latest.close()
+
+    def refreshed(self) -> XapianReader:
+        self.close()
+        return XapianReader(self.path)
+
+    def doc_count(self) -> int:
+        return int(self.db.get_doccount())
+
+    def analyzed(self, word: str) -> str | None:
+        return a.analyzed(word)
+
+    def stats(self) -> dict[str, Any]:
+        return {"commit": int(self.db.get_revision()), "built_at": _modified(self.path)}
+
+    def stored_docs(self) -> list[StoredDoc]:
+        docs = []
+        for item in self.db.postlist(""):
+            article, minhash = article_of(self.db.get_document(item.docid).get_data())
+            docs.append(
+                StoredDoc(article.id, article.path, article.content_hash, article.story, minhash)
+            )
+        return docs
+
+    def document(self, doc_id: str) -> Article | None:
+        found = self._docid(doc_id)
+        return None if found is None else article_of(self.db.get_document(found).get_data())[0]
+
+    def _docid(self, doc_id: str) -> int | None:
+        for item in self.db.postlist(a.ID + doc_id):
+            return int(item.docid)
+        return None
+
+    def search(self, request: SearchRequest, deadline: Deadline) -> Matches:
+        node = ql.parse(request.q, request.match) if request.match == "all" else _plain(request.q)
+        builder = QueryBuilder(self.db, deadline)
+        query = builder.build(node)
+        if request.expand and query is not None:
+            query = self._expanded(query)
+        enquire = xapian.Enquire(self.db)
+        enquire.set_query(_with_filter(query, request))
+        self._order(enquire, request, everything=query is None)
+        spies = self._spies(enquire, request)
+        if request.collapse:
+            enquire.set_collapse_key(a.STORY_SLOT)
+        first = (request.page - 1) * request.per_page
+        enquire.set_time_limit(max(deadline.remaining(), 0.001))
+        size = self.db.get_doccount()
+        # Facets need every match, and an exact count of stories every story; a
+        # plain page needs only its own matches (counting still sees them all).
+        everything_needed = bool(request.facets) or request.collapse
+        wanted = size if everything_needed else request.per_page
+        mset = enquire.get_mset(0 if everything_needed else first, wanted, size)
+        if mset.get_matches_lower_bound() != mset.get_matches_upper_bound():
+            raise SearchTimeout(
+                f"the search ran past {deadline.seconds:g}s and was stopped; narrow the query"
+            )
+        deadline.check()
+        items = list(mset)
+        page = items[first : first + request.per_page] if everything_needed else items
+        scored = request.sort == "relevance" and query is not None
+        return Matches(
+            total=mset.get_matches_estimated(),
+            hits=[self._match(item, request.collapse, scored) for item in page],
+            facets=self._facets(request, spies, items),
+            terms=frozenset(builder.terms),
+            suggestion=self._suggest(request.q, deadline)
+            if query is not None and request.suggest
+            else None,
+        )
+
+    @staticmethod
+    def _order(enquire: xapian.Enquire, request: SearchRequest, everything: bool) -> None:
+        if request.sort == "date" or (request.sort == "relevance" and everything):
+            enquire.set_sort_by_value_then_relevance(a.DATE_SLOT, True)
+        elif request.sort == "-date":
+            enquire.set_sort_by_value_then_relevance(a.DATE_SLOT, False)
+        enquire.set_docid_order(xapian.Enquire.ASCENDING)
+
+    @staticmethod
+    def _spies(enquire: xapian.Enquire, request: SearchRequest) -> dict[str, Any]:
+        spies = {}
+        for name in request.facets:
+            if name in FACET_SLOTS:
+                spies[name] = xapian.ValueCountMatchSpy(FACET_SLOTS[name])
+                enquire.add_matchspy(spies[name])
+        return spies
+
+    def _facets(
+        self, request: SearchRequest, spies: dict[str, Any], items: list[Any]
+    ) -> dict[str, Counter[str]]:
+        facets: dict[str, Counter[str]] = {}
+        for name in request.facets:
+            if name == "people":
+                people = self._people_table()
+                facets[name] = Counter(
+                    person for item in items for person in people.get(item.docid, ())
+                )
+            else:
+                facets[name] = Counter(
+                    {item.term.decode("utf-8"): item.termfreq for item in spies[name].values()}
+                )
+        return facets
+
+    def _people_table(self) -> dict[int, list[str]]:
+        """Each document's people, from one pass over the person terms."""
+        if self._people is None:
+            table: dict[int, list[str]] = {}
+            for item in self.db.allterms(a.PERSON):
+                name = item.term.decode("utf-8")[len(a.PERSON) :]
+                for posting in self.db.postlist(item.term):
+                    table.setdefault(posting.docid, []).append(name)
+            self._people = table
+        return self._people
+
+    def _match(self, item: Any, collapsed: bool, scored: bool) -> Match:
+        article = article_of(item.document.get_data())[0]
+        duplicates = None
+        if collapsed:
+            duplicates = sorted(
+                other.id
+                for docid in self._story_members(article.story)
+                if docid != item.docid
+                and (other := article_of(self.db.get_document(docid).get_data())[0])
+            )
+        score = round(float(item.weight), 4) if scored else None
+        return Match(article, score, duplicates)
+
+    def _story_members(self, story: str) -> list[int]:
+        return [int(p.docid) for p in self.db.postlist(a.STORY + story)]
+
+    def similar(self, article: Article, limit: int) -> list[Match]:
+        """The article's most telling terms (Xapian's expand set) and its people."""
+        docid = self._docid(article.id)
+        if docid is None:
+            return []
+        rset = xapian.RSet()
+        rset.add_document(docid)
+        enquire = xapian.Enquire(self.db)
+        eset = enquire.get_eset(SIMILAR_TERMS, rset, _UnprefixedBody())
+        clauses = [xapian.Query(a.PREFIXES["body"] + t.term.decode("utf-8")) for t in eset]
+        clauses += [
+            xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(a.PERSON + name), 2.0)
+            for name in article.people[:5]
+        ]
+        if not clauses:
+            return []
+        query = xapian.Query(
+            xapian.Query.OP_AND_NOT,
+            xapian.Query(xapian.Query.OP_OR, clauses),
+            xapian.Query(a.ID + article.id),
+        )
+        enquire.set_query(query)
+        return [self._match(item, False, True) for item in enquire.get_mset(0, limit)]
+
+    def _expanded(self, query: xapian.Query) -> xapian.Query:
+        """Pseudo-relevance feedback, as the Whoosh engine does it (README, "Relevance")."""
+        enquire = xapian.Enquire(self.db)
+        enquire.set_query(query)
+        rset = xapian.RSet()
+        for item in enquire.get_mset(0, FEEDBACK_DOCS):
+            rset.add_document(item.docid)
+        if rset.empty():
+            return query
+        eset = list(enquire.get_eset(FEEDBACK_TERMS, rset, _UnprefixedBody()))
+        if not eset:
+            return query
+        top = max(t.weight for t in eset)
+        feedback = [
+            xapian.Query(
+                xapian.Query.OP_SCALE_WEIGHT,
+                xapian.Query(a.PREFIXES["body"] + t.term.decode("utf-8")),
+                FEEDBACK_WEIGHT * t.weight / top,
+            )
+            for t in eset
+        ]
+        return xapian.Query(xapian.Query.OP_OR, [query, *feedback])
+
+    def _suggest(self, q: str, deadline: Deadline) -> str | None:
+        """A did-you-mean query when typed words are unknown or rare in the index."""
+        suggestion = q
+        for word in dict.fromkeys(query_words(q)):
+            if deadline.passed():
+                return None
+            lower = word.lower()
+            form = a.analyzed(lower)
+            if form is None:
+                continue
+            frequency = self.db.get_termfreq(form)
+            if frequency > RARE_DOC_FREQUENCY:
+                continue
+            candidate = self.db.get_spelling_suggestion(lower, 2).decode("utf-8")
+            candidate_form = a.analyzed(candidate) if candidate else None
+            if (
+                candidate
+                and candidate != lower
+                and candidate_form
+                and self.db.get_termfreq(candidate_form) > frequency
+            ):
+                suggestion = _replace_word(suggestion, word, candidate)
+        return suggestion.lower() if suggestion != q else None
+
+
+class _UnprefixedBody(xapian.ExpandDecider):
+    """Expand only over the unprefixed body terms (no ids, people, dates)."""
+
+    def __call__(self, term: bytes) -> bool:
+        return bool(term) and term[:1].islower()
+
+
+def _plain(q: str) -> ql.Node:
+    """A bag of words: the text's words, none of them syntax, any may match."""
+    words = [ql.Word(word) for word in a.words(q)]
+    if not words:
+        return ql.Every()
+    return words[0] if len(words) == 1 else ql.Or(tuple(words))
+
+
+def _with_filter(query: xapian.Query | None, request: SearchRequest) -> xapian.Query:
+    """The query with the people and date filters, adding nothing to scores."""
+    filters = [xapian.Query(a.PERSON + name) for name in request.people]
+    if request.date_from or request.date_to:
+        filters.append(
+            xapian.Query(
+                xapian.Query.OP_VALUE_RANGE,
+                a.DATE_SLOT,
+                request.date_from or "",
+                request.date_to or "9999",
+            )
+        )
+    base = query if query is not None else xapian.Query.MatchAll
+    if not filters:
+        return base
+    return xapian.Query(xapian.Query.OP_FILTER, base, xapian.Query(xapian.Query.OP_AND, filters))
+
+
+def _replace_word(text: str, word: str, replacement: str) -> str:
+    return re.sub(rf"\b{re.escape(word)}\b", replacement, text)
+
+
+def _modified(path: Path) -> float:
+    return max((p.stat().st_mtime for p in path.iterdir() if p.is_file()), default=time.time())

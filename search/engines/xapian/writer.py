@@ -1,0 +1,125 @@
+"""Writing Xapian databases: a whole new one, or one atomic commit into the served one.
+
+A document holds the article as JSON data, prefixed terms with positions for the
+text fields, boolean terms for id, people, date and story, and value slots for
+sorting and facets. Xapian's commit is atomic: a failed one leaves the last
+revision as it was, and the writer is closed so its lock goes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import xapian
+
+from search.documents import Article
+from search.engines.xapian import analysis as a
+from search.errors import ReindexError
+
+COMMIT_EVERY = 5000
+
+
+def document(article: Article, minhash: bytes) -> xapian.Document:
+    doc = xapian.Document()
+    for field in ("title", "body"):
+        for position, term in enumerate(a.text_terms(getattr(article, field)), 1):
+            doc.add_posting(a.PREFIXES[field] + term, position)
+            if field == "body":
+                doc.add_term(term)  # unprefixed: for spelling and similar articles
+    position = 0
+    for name in article.people:
+        for word in a.name_terms(name):
+            position += 1
+            doc.add_posting(a.PREFIXES["people"] + word, position)
+        position += 1  # no phrase across two people
+        doc.add_term(a.PERSON + name)  # weighted: similar() ranks by shared people
+    doc.add_boolean_term(a.ID + article.id)
+    doc.add_boolean_term(a.STORY + (article.story or article.id))
+    doc.add_value(a.STORY_SLOT, article.story or article.id)
+    if article.date:
+        doc.add_boolean_term(a.DATE + article.date)
+        doc.add_value(a.DATE_SLOT, article.date)
+        doc.add_value(a.MONTH_SLOT, article.date[:7])
+        doc.add_value(a.YEAR_SLOT, article.date[:4])
+    doc.set_data(json.dumps(_stored(article, minhash)))
+    return doc
+
+
+def _stored(article: Article, minhash: bytes) -> dict[str, Any]:
+    return {
+        **article.public(),
+        "story": article.story or article.id,
+        "path": article.path,
+        "content_hash": article.content_hash,
+        "minhash": base64.b64encode(minhash).decode("ascii"),
+    }
+
+
+def article_of(data: bytes | str) -> tuple[Article, bytes]:
+    stored = json.loads(data)
+    minhash = base64.b64decode(stored.pop("minhash", ""))
+    return Article(**stored), minhash
+
+
+def build(path: Path, articles: Iterable[tuple[Article, bytes]]) -> None:
+    """Fill a new database in ``path``, then check its count and a canary query."""
+    db = xapian.WritableDatabase(str(path), xapian.DB_CREATE)
+    expected = 0
+    canary: str | None = None
+    try:
+        for article, minhash in articles:
+            db.replace_document(a.ID + article.id, document(article, minhash))
+            _add_spellings(db, article)
+            expected += 1
+            canary = canary or next(iter(a.text_terms(article.title)), None)
+            if expected % COMMIT_EVERY == 0:
+                db.commit()
+        db.commit()
+    finally:
+        db.close()
+    _check(path, expected, canary)
+
+
+def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]) -> None:
+    """One transaction: either all of the run's changes are committed, or none."""
+    db = xapian.WritableDatabase(str(path), xapian.DB_OPEN)
+    try:
+        db.begin_transaction()
+        for doc_id in delete_ids:
+            db.delete_document(a.ID + doc_id)
+        for article, minhash in articles:
+            db.replace_document(a.ID + article.id, document(article, minhash))
+            _add_spellings(db, article)
+        db.commit_transaction()
+    except BaseException:
+        with contextlib.suppress(xapian.Error):
+            db.cancel_transaction()
+        raise
+    finally:
+        db.close()
+
+
+def _add_spellings(db: xapian.WritableDatabase, article: Article) -> None:
+    for word in a.words(article.body):
+        if word not in a.STOP_WORDS and len(word) > 2 and word.isalpha():
+            db.add_spelling(word)
+
+
+def _check(path: Path, expected: int, canary: str | None) -> None:
+    try:
+        db = xapian.Database(str(path))
+        count = db.get_doccount()
+        hit = canary is None or db.get_termfreq(a.PREFIXES["title"] + canary) > 0
+        db.close()
+    except xapian.Error as exc:
+        raise ReindexError(f"new index generation cannot be opened: {exc}") from exc
+    if count != expected or not hit:
+        raise ReindexError(
+            f"new index generation failed its check ({count} of {expected} documents, "
+            f"canary term {'found' if hit else 'missed'}); the served index is unchanged"
+        )

@@ -1,0 +1,218 @@
+"""The contract's ``q`` language as a small tree, for engines whose own parsers differ.
+
+The grammar (``search.query`` lists what users type)::
+
+    query    := clause*                      joined by AND (``match="all"``) or OR
+    clause   := conjunct ("OR" conjunct)*
+    conjunct := unary ("AND" unary)*
+    unary    := ("NOT" | "-" | "+") unary | atom
+    atom     := "(" query ")" | [field ":"] (phrase | range | word)
+
+A word ending in ``*`` is a prefix, one with ``*`` or ``?`` inside a wildcard, one
+ending in ``~`` or ``~2`` fuzzy. Leaves keep the text as typed; analysis (case,
+stemming, stop words) is the engine's, so each engine means by a word what its
+index means by it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from search.errors import InvalidQuery
+from search.query import QUERY_FIELDS, check_balanced, is_iso_date
+
+TOKEN = re.compile(
+    r'\s*(?:(?P<open>\()|(?P<close>\))|(?P<phrase>"[^"]*")|(?P<range>\[[^\]]*\])'
+    r"|(?P<word>[^\s()\"\[\]]+))"
+)
+FIELD = re.compile(rf"^({'|'.join(QUERY_FIELDS)}):(.*)$")
+FUZZY = re.compile(r"^(.+?)~([12]?)$")
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word (or a hyphenated run of words) in ``field``, or in every text field."""
+
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """``kind`` is ``prefix`` (``text*``), ``wildcard`` (``*`` and ``?``) or ``fuzzy``."""
+
+    kind: str
+    text: str
+    field: str | None = None
+    distance: int = 1
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: str | None
+    end: str | None
+
+
+@dataclass(frozen=True)
+class Every:
+    """Every document (an empty query, ``*``)."""
+
+
+@dataclass(frozen=True)
+class And:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    part: Node
+
+
+Node = Word | Phrase | Pattern | DateRange | Every | And | Or | Not
+
+
+def parse(q: str, match: str = "all") -> Node:
+    """The tree of ``q``.
+
+    Raises:
+        InvalidQuery: unbalanced quotes or brackets, a malformed date range.
+    """
+    if q.strip() in ("", "*", "*:*"):
+        return Every()
+    check_balanced(q)
+    parser = _Parser(_tokens(q), match)
+    node = parser.query()
+    return node
+
+
+def _tokens(q: str) -> list[tuple[str, str]]:
+    tokens = []
+    for found in TOKEN.finditer(q):
+        kind = found.lastgroup
+        if kind is not None:
+            tokens.append((kind, found.group(kind)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, str]], match: str) -> None:
+        self.tokens = tokens
+        self.at = 0
+        self.match = match
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def _is_operator(self, name: str) -> bool:
+        token = self._peek()
+        return token is not None and token == ("word", name)
+
+    def query(self) -> Node:
+        clauses: list[Node] = []
+        while (token := self._peek()) is not None and token[0] != "close":
+            clauses.append(self.clause())
+        return _joined(clauses, And if self.match == "all" else Or)
+
+    def clause(self) -> Node:
+        parts = [self.conjunct()]
+        while self._is_operator("OR"):
+            self.at += 1
+            if self._peek() is None or self._peek() == ("close", ")"):
+                break
+            parts.append(self.conjunct())
+        return _joined(parts, Or)
+
+    def conjunct(self) -> Node:
+        parts = [self.unary()]
+        while self._is_operator("AND"):
+            self.at += 1
+            if self._peek() is None or self._peek() == ("close", ")"):
+                break
+            parts.append(self.unary())
+        return _joined(parts, And)
+
+    def unary(self) -> Node:
+        token = self._peek()
+        if token == ("word", "NOT"):
+            self.at += 1
+            return Not(self.unary()) if self._peek() is not None else Word("NOT")
+        if token is not None and token[0] == "word" and token[1][:1] in "-+" and len(token[1]) > 1:
+            sign, rest = token[1][0], token[1][1:]
+            self.tokens[self.at] = ("word", rest)
+            node = self.unary()
+            return Not(node) if sign == "-" else node
+        return self.atom()
+
+    def atom(self) -> Node:
+        kind, text = self.tokens[self.at]
+        self.at += 1
+        if kind == "open":
+            node = self.query()
+            if self._peek() == ("close", ")"):
+                self.at += 1
+            return node
+        if kind == "close":
+            return Every()
+        if kind == "phrase":
+            return Phrase(text.strip('"'))
+        if kind == "range":
+            return _date_range(text)
+        field_match = FIELD.match(text)
+        if field_match is None:
+            return _word(text, None)
+        field, rest = field_match.groups()
+        if not rest and self._peek() is not None and self._peek()[0] in ("phrase", "range"):  # type: ignore[index]
+            kind, rest = self.tokens[self.at]
+            self.at += 1
+            if kind == "range":
+                return _date_range(rest) if field == "date" else Word(rest.strip("[]"), field)
+            return Phrase(rest.strip('"'), field)
+        if field == "date":
+            return DateRange(rest, rest) if is_iso_date(rest) else Word(rest, "date")
+        return _word(rest, field) if rest else Word(field)
+
+
+def _word(text: str, field: str | None) -> Node:
+    fuzzy = FUZZY.match(text)
+    if fuzzy is not None:
+        return Pattern("fuzzy", fuzzy.group(1), field, int(fuzzy.group(2) or 1))
+    if text.endswith("*") and "*" not in text[:-1] and "?" not in text and len(text) > 1:
+        return Pattern("prefix", text[:-1], field)
+    if ("*" in text or "?" in text) and text.strip("*?"):
+        return Pattern("wildcard", text, field)
+    return Word(text, field)
+
+
+def _date_range(text: str) -> DateRange:
+    inner = text.strip("[]").strip()
+    ends = re.split(r"\s+TO\s+", inner)
+    if len(ends) != 2:
+        raise InvalidQuery(
+            "date range needs ISO dates like date:[2026-01-01 TO 2026-01-31], got " + repr(text)
+        )
+    start, end = (end.strip() or None for end in ends)
+    for value in (start, end):
+        if value is not None and not is_iso_date(value):
+            raise InvalidQuery(
+                f"date range needs ISO dates like date:[2026-01-01 TO 2026-01-31], got {value!r}"
+            )
+    return DateRange(start, end)
+
+
+def _joined(parts: list[Node], kind: type[And] | type[Or]) -> Node:
+    parts = [part for part in parts if not isinstance(part, Every)] or parts
+    if not parts:
+        return Every()
+    return parts[0] if len(parts) == 1 else kind(tuple(parts))
