@@ -252,25 +252,31 @@ def over_http(index_dir: Path, texts: list[str], seconds: int, folder: Path) -> 
     return figures
 
 
-def bench_scale(scale: int, workdir: Path, seconds: int, texts: list[str]) -> dict[str, Any]:
-    corpus, index_dir = workdir / f"corpus{scale}", workdir / f"index{scale}"
+def bench_scale(
+    scale: int, workdir: Path, seconds: int, texts: list[str], engines: list[str]
+) -> dict[str, Any]:
+    """Every figure of one scale, for each engine on the same corpus in the same run."""
+    corpus = workdir / f"corpus{scale}"
     count = make_corpus(corpus, scale)
-    reindex = [str(VENV_BIN / "search-reindex"), str(corpus), "--index", str(index_dir)]
-    full_s, peak_mb = timed([*reindex, "--full", "--quiet"])
-    unchanged_s, _ = timed([*reindex, "--quiet"])
-    size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
-    result: dict[str, Any] = {
-        "articles": count,
-        "index": {"docs_per_s": count / full_s, "seconds": full_s, "peak_rss_mb": peak_mb,
-                  "unchanged_reindex_s": unchanged_s, "size_mb": size / 2**20},
-        "search_ms": ours_in_process(index_dir, texts),
-    }  # fmt: skip
+    result: dict[str, Any] = {"articles": count, "index": {}, "search_ms": {}, "http": {}}
+    for engine in engines:
+        index_dir = workdir / f"index{scale}-{engine}"
+        reindex = [str(VENV_BIN / "search-reindex"), str(corpus), "--index", str(index_dir)]
+        full_s, peak_mb = timed([*reindex, "--full", "--quiet", "--engine", engine])
+        unchanged_s, _ = timed([*reindex, "--quiet"])
+        size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
+        result["index"][engine] = {
+            "docs_per_s": count / full_s, "seconds": full_s, "peak_rss_mb": peak_mb,
+            "unchanged_reindex_s": unchanged_s, "size_mb": size / 2**20,
+        }  # fmt: skip
+        for name, figures in ours_in_process(index_dir, texts).items():
+            result["search_ms"][f"{name} [{engine}]"] = figures
+        result["http"][engine] = over_http(index_dir, texts, seconds, workdir)
     raw_dir = workdir / f"raw{scale}"
     raw_dir.mkdir()
     raw = raw_whoosh(raw_dir, scale, texts)
     result["raw_index_docs_per_s"] = raw.pop("docs_per_s")
     result["search_ms"].update(raw)
-    result["http"] = over_http(index_dir, texts, seconds, workdir)
     return result
 
 
@@ -286,29 +292,31 @@ def report(scale: int, result: dict[str, Any]) -> str:
             f"| {name} | {figures['p50']:.2f} | {figures['p95']:.2f} | {figures['p99']:.2f} "
             f"| {figures['p50'] / raw:.2f} |"
         )
-    http, idx = result["http"], result["index"]
-    ceiling = http["ceiling"]["rps"]
-    rows.append("")
-    for label in ("`/search`", "`/search` with the result cache"):
-        run = http[label]
-        rows.append(
-            f"- HTTP {label}, 2 workers, wrk -c16: {run['rps']:.0f} req/s "
-            f"(p50 {run['p50']:.1f} ms, p99 {run['p99']:.1f} ms) = {run['rps'] / ceiling:.0%} "
-            f"of the `/health` ceiling ({ceiling:.0f} req/s)"
-            + (" — wrk saw errors" if "errors" in run else "")
-        )
-    rows += [
-        "- serving workers' memory after the load: "
-        + ", ".join(
-            f"RSS {mb['rss']:.0f} MB (own {mb['heap']:.0f} MB, PSS {mb['pss']:.0f} MB)"
-            for mb in http["worker_memory_mb"]
-        ),
-        f"- full reindex with extraction: {idx['docs_per_s']:.0f} articles/s "
-        f"({idx['seconds']:.0f} s, peak RSS {idx['peak_rss_mb']} MB, index "
-        f"{idx['size_mb']:.0f} MB) = {idx['docs_per_s'] / result['raw_index_docs_per_s']:.2f}x "
-        f"raw Whoosh without extraction ({result['raw_index_docs_per_s']:.0f} docs/s)",
-        f"- reindex with nothing changed: {idx['unchanged_reindex_s']:.1f} s",
-    ]
+    raw_docs_per_s = result["raw_index_docs_per_s"]
+    for engine, http in result["http"].items():
+        idx = result["index"][engine]
+        ceiling = http["ceiling"]["rps"]
+        rows += ["", f"{engine}:"]
+        for label in ("`/search`", "`/search` with the result cache"):
+            run = http[label]
+            rows.append(
+                f"- HTTP {label}, 2 workers, wrk -c16: {run['rps']:.0f} req/s "
+                f"(p50 {run['p50']:.1f} ms, p99 {run['p99']:.1f} ms) = "
+                f"{run['rps'] / ceiling:.0%} of the `/health` ceiling ({ceiling:.0f} req/s)"
+                + (" — wrk saw errors" if "errors" in run else "")
+            )
+        rows += [
+            "- serving workers' memory after the load: "
+            + ", ".join(
+                f"RSS {mb['rss']:.0f} MB (own {mb['heap']:.0f} MB, PSS {mb['pss']:.0f} MB)"
+                for mb in http["worker_memory_mb"]
+            ),
+            f"- full reindex with extraction: {idx['docs_per_s']:.0f} articles/s "
+            f"({idx['seconds']:.0f} s, peak RSS {idx['peak_rss_mb']} MB, index "
+            f"{idx['size_mb']:.0f} MB) = {idx['docs_per_s'] / raw_docs_per_s:.2f}x "
+            f"raw Whoosh without extraction ({raw_docs_per_s:.0f} docs/s)",
+            f"- reindex with nothing changed: {idx['unchanged_reindex_s']:.1f} s",
+        ]
     return "\n".join(rows)
 
 
@@ -317,6 +325,9 @@ def main() -> int:
     parser.add_argument("--scales", default="1,4", help="comma list of corpus copies (1,4,16)")
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--engines", default="whoosh,xapian", help="comma list of engines, measured side by side"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench: wrk is missing (scripts/bench installs it)", file=sys.stderr)
@@ -325,7 +336,9 @@ def main() -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="search-bench-") as temporary:
         for scale in (int(s) for s in args.scales.split(",")):
-            results[scale] = bench_scale(scale, Path(temporary), args.seconds, texts)
+            results[scale] = bench_scale(
+                scale, Path(temporary), args.seconds, texts, args.engines.split(",")
+            )
             print(report(scale, results[scale]) + "\n", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -148,6 +148,9 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--collection", choices=sorted(LOADERS), default="cranfield")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--engine", action="append", choices=ENGINES, help="engine(s) to score (default: all)"
+    )
     args = parser.parse_args(argv)
     try:
         collection = LOADERS[args.collection](args.folder)
@@ -155,7 +158,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         print(f"search-evaluate: cannot read {args.folder}: {exc}", file=sys.stderr)
         return EXIT_FATAL
     started = time.monotonic()
-    scores = evaluate(collection)
+    scores = {engine: evaluate(collection, engine=engine) for engine in args.engine or ENGINES}
     if args.json:
         print(json.dumps(scores, indent=2))
         return 0
@@ -163,8 +166,9 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         f"{collection.name}: {len(collection.documents)} documents, "
         f"{len(collection.queries)} queries ({time.monotonic() - started:.0f}s)"
     )
-    for name, value in scores.items():
-        print(f"{name:<12}{value:.4f}")
+    print(f"{'':<12}" + "".join(f"{engine:>10}" for engine in scores))
+    for measure in next(iter(scores.values())):
+        print(f"{measure:<12}" + "".join(f"{table[measure]:>10.4f}" for table in scores.values()))
     return 0
 
 

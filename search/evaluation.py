@@ -129,14 +129,17 @@ def run(service: SearchService, queries: dict[str, str], depth: int = DEPTH) -> 
     return ranking
 
 
-def evaluate(collection: Collection, workdir: Path | None = None) -> dict[str, float]:
-    """Index the collection with the project's indexer and score the project's ranking."""
+def evaluate(
+    collection: Collection, workdir: Path | None = None, engine: str | None = None
+) -> dict[str, float]:
+    """Index the collection with the project's indexer (into ``engine``) and score the
+    project's ranking."""
     with tempfile.TemporaryDirectory(dir=workdir) as temporary:
         folder = Path(temporary)
         source = folder / "source"
         source.mkdir()
         store = IndexStore(folder / "index")
-        Indexer(store).reindex([write_records(collection, source)])
+        Indexer(store, engine=engine).reindex([write_records(collection, source)])
         service = SearchService(store, time_limit_s=60.0)
         try:
             ranking = run(service, collection.queries)

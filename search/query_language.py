@@ -17,16 +17,28 @@ index means by it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
+from typing import TypeVar
 
+from search.deadline import Deadline
 from search.errors import InvalidQuery
 from search.query import QUERY_FIELDS, check_balanced, is_iso_date
+
+# Prefix, wildcard and fuzzy words expand over the vocabulary: at most this many
+# words each and in all, and the deadline is checked every so many words scanned.
+MAX_EXPANSIONS = 200
+MAX_QUERY_EXPANSIONS = 2000
+DEADLINE_CHECK_EVERY = 256
 
 TOKEN = re.compile(
     r'\s*(?:(?P<open>\()|(?P<close>\))|(?P<phrase>"[^"]*")|(?P<range>\[[^\]]*\])'
     r"|(?P<word>[^\s()\"\[\]]+))"
 )
+T = TypeVar("T")
 FIELD = re.compile(rf"^({'|'.join(QUERY_FIELDS)}):(.*)$")
+RANGE = re.compile(r"^(.*?)\s*\bTO\b\s*(.*)$")
 FUZZY = re.compile(r"^(.+?)~([12]?)$")
 
 
@@ -81,6 +93,38 @@ class Not:
 
 
 Node = Word | Phrase | Pattern | DateRange | Every | And | Or | Not
+
+
+class Expansions:
+    """What is left of one query's expansion budget, and its deadline."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self.left = MAX_QUERY_EXPANSIONS
+
+    def take(self, words: Iterable[T]) -> list[T]:
+        """At most ``MAX_EXPANSIONS`` of ``words``, counted against the query's budget.
+
+        Raises:
+            InvalidQuery: the query's expansions passed ``MAX_QUERY_EXPANSIONS``.
+            SearchTimeout: the deadline passed first.
+        """
+        self.deadline.check()
+        taken = list(islice(words, MAX_EXPANSIONS))
+        self.left -= len(taken)
+        if self.left < 0:
+            raise InvalidQuery(
+                f"the query's wildcards and fuzzy words expand to over {MAX_QUERY_EXPANSIONS} "
+                "words; use fewer or longer ones"
+            )
+        return taken
+
+    def scanned(self, items: Iterable[T]) -> Iterator[T]:
+        """``items``, checking the deadline every ``DEADLINE_CHECK_EVERY``."""
+        for count, item in enumerate(items):
+            if count % DEADLINE_CHECK_EVERY == 0:
+                self.deadline.check()
+            yield item
 
 
 def parse(q: str, match: str = "all") -> Node:
@@ -148,9 +192,14 @@ class _Parser:
         if token == ("word", "NOT"):
             self.at += 1
             return Not(self.unary()) if self._peek() is not None else Word("NOT")
-        if token is not None and token[0] == "word" and token[1][:1] in "-+" and len(token[1]) > 1:
+        if token is not None and token[0] == "word" and token[1][:1] in "-+":
             sign, rest = token[1][0], token[1][1:]
-            self.tokens[self.at] = ("word", rest)
+            if rest:
+                self.tokens[self.at] = ("word", rest)
+            else:  # a sign before a group or a phrase
+                self.at += 1
+                if self._peek() is None:
+                    return Word(sign)
             node = self.unary()
             return Not(node) if sign == "-" else node
         return self.atom()
@@ -196,13 +245,12 @@ def _word(text: str, field: str | None) -> Node:
 
 
 def _date_range(text: str) -> DateRange:
-    inner = text.strip("[]").strip()
-    ends = re.split(r"\s+TO\s+", inner)
-    if len(ends) != 2:
+    ends = RANGE.match(text.strip("[]").strip())
+    if ends is None:
         raise InvalidQuery(
             "date range needs ISO dates like date:[2026-01-01 TO 2026-01-31], got " + repr(text)
         )
-    start, end = (end.strip() or None for end in ends)
+    start, end = (end.strip() or None for end in ends.groups())
     for value in (start, end):
         if value is not None and not is_iso_date(value):
             raise InvalidQuery(

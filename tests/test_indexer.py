@@ -192,3 +192,22 @@ def test_identical_texts_go_through_ner_once(tmp_path: Path) -> None:
     service.close()
     assert people["a/001"] == people["b/001"] == people["c/001"]
     assert "Tony Blair" in people["a/001"]
+
+
+def test_another_engine_means_a_full_rebuild_that_keeps_every_article(
+    tmp_path: Path, corpus: Path, finder: PersonFinder
+) -> None:
+    store = IndexStore(tmp_path / "index")
+    first = Indexer(store, finder, engine="whoosh").reindex([corpus])
+    switched = Indexer(store, finder, engine="xapian").reindex([corpus])
+    assert switched.full and switched.generation != first.generation
+    assert store.current_engine() == "xapian"
+    assert switched.documents == first.documents
+    again = Indexer(store, finder).reindex([corpus])  # follows the index's engine
+    assert not again.full and again.unchanged == first.documents
+    service = SearchService(store, cache_size=0)
+    try:
+        assert service.stats()["engine"] == "xapian"
+        assert service.search(parse_request({"q": "Paris Declaration"})).total == 2
+    finally:
+        service.close()

@@ -16,6 +16,11 @@ import pytest
 
 from tests.conftest import ROOT
 
+PROBE = (
+    "import search.extract, search.indexer, search.app, search.engines.whoosh, search.page; "
+    "search.page._TEMPLATES.get_template('page.html')"
+)
+
 
 @pytest.mark.slow
 def test_stock_pip_install_gives_working_commands(tmp_path: Path) -> None:
@@ -42,9 +47,10 @@ def test_stock_pip_install_gives_working_commands(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, f"{command}: {result.stderr[-2000:]}"
         assert "usage:" in result.stdout
-    # The help alone imports little: extraction must import too, as a reindex does.
+    # The help alone imports little: every module a reindex and a server load must
+    # import, and the page's template must be there.
     probe = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import search.extract, search.indexer, search.app"],
+        [str(venv / "bin" / "python"), "-c", PROBE],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )  # fmt: skip
     assert probe.returncode == 0, probe.stderr[-2000:]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import islice
 from typing import Any
 
 from whoosh import qparser
@@ -19,10 +18,8 @@ from whoosh import query as wq
 from search.deadline import Deadline
 from search.errors import InvalidQuery
 from search.query import MATCHES, QUERY_FIELDS, TEXT_FIELDS, check_balanced, is_iso_date
+from search.query_language import Expansions
 
-MAX_EXPANSIONS = 200
-MAX_QUERY_EXPANSIONS = 2000
-DEADLINE_CHECK_EVERY = 256
 EXPANDING = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.Regex)
 FIELD_BOOSTS = {"title": 2.0, "body": 1.0, "people": 1.5}
 PLAIN_WORD = re.compile(r"\w+(?:['’]\w+)*")
@@ -81,29 +78,18 @@ class QueryBuilder:
 
 
 class _Expansions:
-    """Expands prefix, wildcard and fuzzy words under a budget and a deadline.
-
-    Each expansion yields at most ``MAX_EXPANSIONS`` words, the whole query at
-    most ``MAX_QUERY_EXPANSIONS``, and the deadline is checked while the
-    vocabulary is scanned, so no query can spend more than its time limit here.
-    """
+    """Expands prefix, wildcard and fuzzy words under the query's budget and deadline
+    (``search.query_language.Expansions``), so no query can spend more than its time
+    limit here."""
 
     def __init__(self, reader: Any, deadline: Deadline) -> None:
         self.reader = reader
-        self.deadline = deadline
-        self.left = MAX_QUERY_EXPANSIONS
+        self.budget = Expansions(deadline)
 
     def __call__(self, node: wq.Query) -> wq.Query:
         if not isinstance(node, EXPANDING) or isinstance(node, wq.Every):
             return node
-        self.deadline.check()
-        words = list(islice(self._words(node), MAX_EXPANSIONS))
-        self.left -= len(words)
-        if self.left < 0:
-            raise InvalidQuery(
-                f"the query's wildcards and fuzzy words expand to over {MAX_QUERY_EXPANSIONS} "
-                "words; use fewer or longer ones"
-            )
+        words = self.budget.take(self._words(node))
         if not words:
             return wq.NullQuery
         terms = [wq.Term(node.fieldname, w, boost=node.boost) for w in words]
@@ -120,14 +106,12 @@ class _Expansions:
                 if prefix
                 else self.reader.lexicon(node.fieldname)
             )
-            for scanned, word in enumerate(candidates):
-                if scanned % DEADLINE_CHECK_EVERY == 0:
-                    self.deadline.check()
+            for word in self.budget.scanned(candidates):
                 if pattern.match(field.from_bytes(word)):
                     yield word
             return
         for word in node._btexts(self.reader):
-            self.deadline.check()
+            self.budget.deadline.check()
             yield word
 
 

@@ -13,19 +13,14 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterator
-from itertools import islice
 
 import xapian
 
 from search import query_language as ql
 from search.deadline import Deadline
 from search.engines.xapian import analysis as a
-from search.errors import InvalidQuery
 from search.query import TEXT_FIELDS
 
-MAX_EXPANSIONS = 200
-MAX_QUERY_EXPANSIONS = 2000
-DEADLINE_CHECK_EVERY = 256
 FIELD_WEIGHTS = {"title": 2.0, "body": 1.0, "people": 1.5}
 
 
@@ -34,8 +29,7 @@ class QueryBuilder:
 
     def __init__(self, db: xapian.Database, deadline: Deadline) -> None:
         self.db = db
-        self.deadline = deadline
-        self.left = MAX_QUERY_EXPANSIONS
+        self.budget = ql.Expansions(deadline)
         self.terms: set[str] = set()  # index forms matched positively, to highlight
 
     def build(self, node: ql.Node) -> xapian.Query | None:
@@ -123,14 +117,7 @@ class QueryBuilder:
         return [form for word in a.words(text) if (form := a.analyzed(word))]
 
     def _expansion(self, node: ql.Pattern, field: str) -> xapian.Query | None:
-        self.deadline.check()
-        words = list(islice(self._words(node, a.PREFIXES[field]), MAX_EXPANSIONS))
-        self.left -= len(words)
-        if self.left < 0:
-            raise InvalidQuery(
-                f"the query's wildcards and fuzzy words expand to over {MAX_QUERY_EXPANSIONS} "
-                "words; use fewer or longer ones"
-            )
+        words = self.budget.take(self._words(node, a.PREFIXES[field]))
         if not words:
             return None
         self.terms.update(word[len(a.PREFIXES[field]) :] for word in words)
@@ -149,9 +136,7 @@ class QueryBuilder:
         else:
             lead = text[:1]
             matches = _within(text, node.distance)
-        for scanned, item in enumerate(self.db.allterms(prefix + lead)):
-            if scanned % DEADLINE_CHECK_EVERY == 0:
-                self.deadline.check()
+        for item in self.budget.scanned(self.db.allterms(prefix + lead)):
             term = item.term.decode("utf-8")
             if matches is None or matches(term[len(prefix) :]):
                 yield term

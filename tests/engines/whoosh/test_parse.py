@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from whoosh.filedb.filestore import RamStorage
 
-from search.engines.whoosh.parse import MAX_EXPANSIONS, QueryBuilder, positive_terms
+from search.engines.whoosh.parse import QueryBuilder, positive_terms
 from search.engines.whoosh.schema import build_schema
 from search.errors import InvalidQuery
+from search.query_language import MAX_EXPANSIONS
 
 
 @pytest.fixture(scope="module")

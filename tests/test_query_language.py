@@ -1,0 +1,71 @@
+"""The contract's ``q`` as a tree: one table of what users type and what it means."""
+
+from __future__ import annotations
+
+import pytest
+
+from search import query_language as ql
+from search.deadline import Deadline
+from search.errors import InvalidQuery, SearchTimeout
+
+W, P, Pat = ql.Word, ql.Phrase, ql.Pattern
+
+PARSED = [
+    ("brexit vote", ql.And((W("brexit"), W("vote")))),
+    ('"paris declaration"', P("paris declaration")),
+    ("title:budget", W("budget", "title")),
+    ('title:"spring budget"', P("spring budget", "title")),
+    ("brexit OR vote", ql.Or((W("brexit"), W("vote")))),
+    ("a OR b c", ql.And((ql.Or((W("a"), W("b"))), W("c")))),
+    ("a AND b OR c", ql.Or((ql.And((W("a"), W("b"))), W("c")))),
+    ("macron -kushner", ql.And((W("macron"), ql.Not(W("kushner"))))),
+    ("macron NOT kushner", ql.And((W("macron"), ql.Not(W("kushner"))))),
+    ("+macron", W("macron")),
+    ("(a OR b) -(c d)", ql.And((ql.Or((W("a"), W("b"))), ql.Not(ql.And((W("c"), W("d"))))))),
+    ("war-torn", W("war-torn")),
+    ("elect*", Pat("prefix", "elect")),
+    ("*ing", Pat("wildcard", "*ing")),
+    ("b?air", Pat("wildcard", "b?air")),
+    ("body:kushnr~", Pat("fuzzy", "kushnr", "body", 1)),
+    ("gotemoeler~2", Pat("fuzzy", "gotemoeler", None, 2)),
+    ("date:2026-01-06", ql.DateRange("2026-01-06", "2026-01-06")),
+    ("date:[2026-01-01 TO 2026-01-31]", ql.DateRange("2026-01-01", "2026-01-31")),
+    ("date:[2026-01-01 TO ]", ql.DateRange("2026-01-01", None)),
+    ("id:secret", W("id:secret")),
+    ("", ql.Every()),
+    ("*", ql.Every()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("q", "expected"), PARSED)
+def test_parse(q: str, expected: ql.Node) -> None:
+    assert ql.parse(q) == expected
+
+
+def test_bag_of_words_joins_clauses_with_or() -> None:
+    assert ql.parse("brexit vote", match="any") == ql.Or((W("brexit"), W("vote")))
+
+
+@pytest.mark.parametrize(
+    ("q", "hint"),
+    [('"open', "unbalanced double quote"), ("(a", "unbalanced"),
+     ("date:[2026-13-40 TO 2026-01-01]", "ISO dates"), ("date:[yesterday TO today]", "ISO dates")],
+)  # fmt: skip
+def test_what_cannot_be_understood_is_named(q: str, hint: str) -> None:
+    with pytest.raises(InvalidQuery, match=hint):
+        ql.parse(q)
+
+
+def test_expansions_are_capped_each_and_in_all() -> None:
+    budget = ql.Expansions(Deadline.after(60))
+    assert len(budget.take(iter(range(10_000)))) == ql.MAX_EXPANSIONS
+    for _ in range(ql.MAX_QUERY_EXPANSIONS // ql.MAX_EXPANSIONS - 1):
+        budget.take(iter(range(10_000)))
+    with pytest.raises(InvalidQuery, match="expand to over"):
+        budget.take(iter(range(1)))
+
+
+def test_expansions_stop_at_the_deadline() -> None:
+    budget = ql.Expansions(Deadline.after(0.0))
+    with pytest.raises(SearchTimeout):
+        list(budget.scanned(range(10)))
