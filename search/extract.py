@@ -214,7 +214,8 @@ def _date_from_lines(paras: list[str]) -> str | None:
 def split_title(paras: list[str], given: str | None) -> tuple[str, list[str]]:
     """The title, and the body paragraphs once the title is taken out."""
     if given:
-        body = paras[1:] if paras and paras[0] == given else paras
+        # The body repeats the headline first; a body that is only the headline stays.
+        body = paras[1:] if len(paras) > 1 and paras[0] == given else paras
         return given, body
     if len(paras) > 1 and looks_like_headline(paras[0]):
         return paras[0], paras[1:]

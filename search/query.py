@@ -101,6 +101,10 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
         facets=tuple(dict.fromkeys(facets)),
         collapse=_bool_param(params, "collapse"),
         match=match,
+        # Questions and pasted paragraphs name a topic in other words than the
+        # articles about it: bag-of-words searches get pseudo-relevance feedback
+        # (measured in the README, "Relevance").
+        expand=match == "any",
     )
 
 

@@ -29,6 +29,7 @@ REQUESTS = [
     ({"people": ["Keir Starmer", "Emmanuel Macron"]}, SearchRequest(people=("Keir Starmer", "Emmanuel Macron"))),
     ({"from": "2026-01-01", "to": "2026-01-31", "sort": "-date"}, SearchRequest(date_from="2026-01-01", date_to="2026-01-31", sort="-date")),
     ({"facets": "people,month", "collapse": "true"}, SearchRequest(facets=("people", "month"), collapse=True)),
+    ({"match": "any"}, SearchRequest(match="any", expand=True)),
 ]  # fmt: skip
 
 
@@ -50,6 +51,7 @@ BAD_PARAMETERS = [
     ({"collapse": "maybe"}, "collapse"),
     ({"q": "x" * 5000}, "q"),
     ({"q": ["a", "b"]}, "q"),
+    ({"match": "some"}, "match"),
 ]
 
 
