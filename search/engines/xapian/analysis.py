@@ -23,6 +23,10 @@ STOP_WORDS = frozenset({
     "when", "will", "with", "yet", "you", "your",
 })  # fmt: skip
 PREFIXES = {"title": "XT", "body": "XB", "people": "XN"}
+# Unprefixed terms hold every text field, weighted (see writer.document); positions
+# of one field start FIELD_GAP after the last, so no phrase spans two fields.
+ALL_TEXT_WDF = {"title": 2, "body": 1, "people": 1}
+FIELD_GAP = 100
 PERSON = "XP"  # an exact canonical name, for filters and facets
 ID = "Q"
 STORY = "XS"

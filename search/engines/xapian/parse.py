@@ -2,10 +2,11 @@
 
 Xapian's own query parser reads some of the syntax differently (fuzzy words,
 ``-word`` inside groups, infix wildcards), so queries are built from our own parse
-with the same meaning the Whoosh engine gives them: a plain word is an OR over
-title (x2), body and people (x1.5); expansions (prefix, wildcard, fuzzy) read the
-vocabulary under the request's deadline, at most ``MAX_EXPANSIONS`` words each and
-``MAX_QUERY_EXPANSIONS`` in all.
+with the same meaning the Whoosh engine gives them: a plain word matches title,
+body or people, through the all-text terms in which a title word counts twice
+(BM25F); a field's word matches that field's own terms; expansions (prefix,
+wildcard, fuzzy) read each field's vocabulary under the request's deadline, at most
+``MAX_EXPANSIONS`` words each and ``MAX_QUERY_EXPANSIONS`` in all.
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ class QueryBuilder:
             )
         if isinstance(node, ql.Every):
             return xapian.Query.MatchAll
-        fields = (node.field,) if node.field else TEXT_FIELDS
         if node.field == "date":
             return xapian.Query(a.DATE + node.text)
+        if node.field is None and not isinstance(node, ql.Pattern):
+            return self._leaf(node, None, positive)  # every text field at once, BM25F
+        fields = (node.field,) if node.field else TEXT_FIELDS
         per_field = [self._leaf(node, field, positive) for field in fields]
         queries = [q for q in per_field if q is not None]
         if not queries:
@@ -86,10 +89,12 @@ class QueryBuilder:
         return base
 
     def _leaf(
-        self, node: ql.Word | ql.Phrase | ql.Pattern, field: str, positive: bool
+        self, node: ql.Word | ql.Phrase | ql.Pattern, field: str | None, positive: bool
     ) -> xapian.Query | None:
-        prefix = a.PREFIXES[field]
+        """One field's query; ``field`` None means the weighted all-text terms."""
+        prefix = a.PREFIXES.get(field or "", "")
         if isinstance(node, ql.Pattern):
+            assert field is not None
             query = self._expansion(node, field)
         else:
             forms = self._forms(node.text, field)
@@ -104,12 +109,12 @@ class QueryBuilder:
                 query = xapian.Query(xapian.Query.OP_PHRASE, terms)
             else:  # a hyphenated word: all its parts, as the Whoosh engine reads it
                 query = xapian.Query(xapian.Query.OP_AND, terms)
-        if query is None:
-            return None
+        if query is None or field is None:
+            return query
         return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, FIELD_WEIGHTS[field])
 
     @staticmethod
-    def _forms(text: str, field: str) -> list[str]:
+    def _forms(text: str, field: str | None) -> list[str]:
         return a.name_terms(text) if field == "people" else a.text_terms(text)
 
     @staticmethod

@@ -25,18 +25,30 @@ COMMIT_EVERY = 5000
 
 
 def document(article: Article, minhash: bytes) -> xapian.Document:
+    """The Xapian document of an article.
+
+    Each text field has its own prefixed terms (for ``title:``, ``body:``,
+    ``people:``), and all of them also go, stemmed, into the unprefixed terms with
+    the field's weight as the within-document frequency: BM25F's weighted sum of
+    field frequencies, so a title word counts twice and one document length
+    normalises all fields together.
+    """
     doc = xapian.Document()
-    for field in ("title", "body"):
-        for position, term in enumerate(a.text_terms(getattr(article, field)), 1):
-            doc.add_posting(a.PREFIXES[field] + term, position)
-            if field == "body":
-                doc.add_term(term)  # unprefixed: for spelling and similar articles
     position = 0
+    for field in ("title", "body"):
+        terms = a.text_terms(getattr(article, field))
+        for field_position, term in enumerate(terms, 1):
+            doc.add_posting(a.PREFIXES[field] + term, field_position)
+            doc.add_posting(term, position + field_position, a.ALL_TEXT_WDF[field])
+        position += len(terms) + a.FIELD_GAP
+    people_position = 0
     for name in article.people:
         for word in a.name_terms(name):
-            position += 1
-            doc.add_posting(a.PREFIXES["people"] + word, position)
-        position += 1  # no phrase across two people
+            people_position += 1
+            doc.add_posting(a.PREFIXES["people"] + word, people_position)
+            if (form := a.analyzed(word)) is not None:
+                doc.add_posting(form, position + people_position, a.ALL_TEXT_WDF["people"])
+        people_position += 1  # no phrase across two people
         doc.add_term(a.PERSON + name)  # weighted: similar() ranks by shared people
     doc.add_boolean_term(a.ID + article.id)
     doc.add_boolean_term(a.STORY + (article.story or article.id))
