@@ -140,8 +140,9 @@ class Indexer:
             previous = self.store.stored_docs()
             served = self.store.current_engine()
             engine = self.engine or served or engines.DEFAULT_ENGINE
-            # Another engine than the served one's means a new index: a full rebuild.
-            full = full or served != engine
+            # Another engine than the served one's, or an older format of it, means a
+            # new index: a full rebuild.
+            full = full or served != engine or not self.store.current_format()
             known_skips = {} if full else self.store.skipped_files()
             scan = self._scan(sources, {} if full else _hashes_by_path(previous), known_skips)
             kept = [doc for doc in previous if doc.path in scan.unchanged_paths]

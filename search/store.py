@@ -132,6 +132,15 @@ class IndexStore:
         finally:
             os.close(fd)
 
+    def current_format(self) -> bool:
+        """Whether the served generation has its engine's current format (True when
+        nothing is served)."""
+        name = self.current_name()
+        if name is None:
+            return True
+        path = self.root / name
+        return engines.load(engine_of(path)).is_current_format(path)
+
     def stored_docs(self) -> list[StoredDoc]:
         """Every article of the served generation, as incremental reindex sees it."""
         if self.current_name() is None:

@@ -30,3 +30,6 @@ class WhooshEngine:
 
     def open(self, path: Path) -> WhooshReader:
         return WhooshReader.open(path)
+
+    def is_current_format(self, path: Path) -> bool:
+        return writer.is_current_format(path)

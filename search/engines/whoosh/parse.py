@@ -21,6 +21,7 @@ from search.query import MATCHES, QUERY_FIELDS, TEXT_FIELDS, check_balanced, is_
 from search.query_language import Expansions
 
 EXPANDING = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.Regex)
+ALL_TEXT = "text"
 FIELD_BOOSTS = {"title": 2.0, "body": 1.0, "people": 1.5}
 PLAIN_WORD = re.compile(r"\w+(?:['’]\w+)*")
 
@@ -34,9 +35,13 @@ class QueryBuilder:
 
     def _parser(self, match: str) -> qparser.QueryParser:
         group = qparser.AndGroup if match == "all" else qparser.OrGroup
-        parser = qparser.MultifieldParser(
-            list(TEXT_FIELDS), self.schema, fieldboosts=FIELD_BOOSTS, group=group
-        )
+        parser: qparser.QueryParser
+        if ALL_TEXT in self.schema:
+            parser = qparser.QueryParser(ALL_TEXT, self.schema, group=group)
+        else:  # an index built before the all-text field, served until it is rebuilt
+            parser = qparser.MultifieldParser(
+                list(TEXT_FIELDS), self.schema, fieldboosts=FIELD_BOOSTS, group=group
+            )
         parser.remove_plugin_class(qparser.SingleQuotePlugin)
         parser.remove_plugin_class(qparser.FieldsPlugin)
         parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>{'|'.join(QUERY_FIELDS)}):"))

@@ -307,7 +307,7 @@ def _highlight_terms(parsed: wq.Query) -> frozenset[str]:
     """Index forms to mark in titles and bodies: text terms, and people words analysed."""
     forms = set()
     for fieldname, text in positive_terms(parsed):
-        if fieldname in ("title", "body"):
+        if fieldname in ("title", "body", "text"):
             forms.add(text)
         elif fieldname == "people":
             forms.add(analyzed(text) or text)

@@ -3,7 +3,9 @@
 Title and body share one analyzer so that a query word means the same in both and
 highlighting can analyse snippet words the same way the index did. ``people`` is
 indexed twice: as lower-cased words for ``people:starmer`` queries, and as exact
-names (``people_exact``) for filters and facets. Dates are ISO strings in ID fields:
+names (``people_exact``) for filters and facets. ``text`` holds every text field
+at once, the title twice: plain words are scored there (BM25F, one length for all
+fields), field words in their own field. Dates are ISO strings in ID fields:
 they sort and range-query lexically, and ``month``/``year`` are their prefixes kept
 as sortable columns for facets.
 """
@@ -63,12 +65,18 @@ def name_analyzer() -> Any:
     return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | PossessiveFilter()
 
 
+TITLE_REPEATS = 2
+
+
 def build_schema() -> Schema:
     analyzer = text_analyzer()
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
         title=TEXT(analyzer=analyzer, stored=True),
         body=TEXT(analyzer=analyzer, stored=True, spelling=True),
+        # Every text field at once, the title twice: plain words are scored here, so
+        # one BM25F length normalises all fields (README, "Relevance").
+        text=TEXT(analyzer=analyzer),
         people=TEXT(analyzer=name_analyzer(), phrase=True),
         people_exact=KEYWORD(commas=True, scorable=False),
         people_list=STORED,
@@ -91,6 +99,7 @@ def to_fields(article: Article, minhash: bytes) -> dict[str, Any]:
         "title": article.title,
         "body": article.body,
         "people": "\n".join(article.people),
+        "text": "\n".join([article.title] * TITLE_REPEATS + [article.body, *article.people]),
         "people_exact": ",".join(article.people),
         "people_list": list(article.people),
         "url": article.url,

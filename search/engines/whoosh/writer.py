@@ -58,6 +58,12 @@ def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Articl
         raise
 
 
+def is_current_format(path: Path) -> bool:
+    """Whether the index has every field of today's schema (the all-text one came later)."""
+    present = set(whoosh_index.open_dir(str(path)).schema.names())
+    return set(build_schema().names()) <= present
+
+
 def _abandon(writer: Any, path: Path) -> None:
     """Undo a failed commit: cancel the writer (if it still can be), remove its temporary
     files, let go of its lock, and delete segment and TOC files the last commit does

@@ -41,3 +41,6 @@ class XapianEngine:
 
     def open(self, path: Path) -> XapianReader:
         return XapianReader(path)
+
+    def is_current_format(self, path: Path) -> bool:
+        return True  # one format so far

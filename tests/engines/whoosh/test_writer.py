@@ -1,0 +1,49 @@
+"""Whoosh indexes across versions: one built before the all-text field keeps serving,
+and the next reindex rebuilds it in full."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from search.engines.whoosh import schema, writer
+from search.indexer import Indexer
+from search.people import PersonFinder
+from search.query import parse_request
+from search.searcher import SearchService
+from search.store import IndexStore
+
+
+def paris_total(store: IndexStore) -> int:
+    service = SearchService(store, cache_size=0)
+    try:
+        return service.search(parse_request({"q": "Paris Declaration"})).total
+    finally:
+        service.close()
+
+
+def test_an_index_from_before_the_all_text_field_serves_then_is_rebuilt(
+    tmp_path: Path, corpus: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def old_schema() -> Any:
+        built = schema.build_schema()
+        built.remove("text")
+        return built
+
+    def old_fields(article: Any, minhash: bytes) -> dict[str, Any]:
+        fields = schema.to_fields(article, minhash)
+        del fields["text"]
+        return fields
+
+    store = IndexStore(tmp_path / "index")
+    with monkeypatch.context() as patch:
+        patch.setattr(writer, "build_schema", old_schema)
+        patch.setattr(writer, "to_fields", old_fields)
+        Indexer(store, finder).reindex([corpus])
+    assert not store.current_format()
+    assert paris_total(store) == 2  # served by the per-field parser meanwhile
+    summary = Indexer(store, finder).reindex([corpus])
+    assert summary.full and store.current_format()
+    assert paris_total(store) == 2
