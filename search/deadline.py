@@ -36,6 +36,10 @@ class Deadline:
         SearchTimeout: the request has run past its time limit.
         """
         if self.passed():
-            raise SearchTimeout(
-                f"the search ran past {self.seconds:g}s and was stopped; narrow the query"
-            )
+            raise self.timeout()
+
+    def timeout(self) -> SearchTimeout:
+        """The error of a search stopped by this deadline, wherever it was noticed."""
+        return SearchTimeout(
+            f"the search ran past {self.seconds:g}s and was stopped; narrow the query"
+        )

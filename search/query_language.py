@@ -17,7 +17,7 @@ index means by it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import TypeVar
@@ -170,22 +170,22 @@ class _Parser:
         return _joined(clauses, And if self.match == "all" else Or)
 
     def clause(self) -> Node:
-        parts = [self.conjunct()]
-        while self._is_operator("OR"):
-            self.at += 1
-            if self._peek() is None or self._peek() == ("close", ")"):
-                break
-            parts.append(self.conjunct())
-        return _joined(parts, Or)
+        return self._chain("OR", self.conjunct, Or)
 
     def conjunct(self) -> Node:
-        parts = [self.unary()]
-        while self._is_operator("AND"):
+        return self._chain("AND", self.unary, And)
+
+    def _chain(
+        self, operator: str, operand: Callable[[], Node], kind: type[And] | type[Or]
+    ) -> Node:
+        """Operands joined by ``operator``; a trailing operator is ignored."""
+        parts = [operand()]
+        while self._is_operator(operator):
             self.at += 1
             if self._peek() is None or self._peek() == ("close", ")"):
                 break
-            parts.append(self.unary())
-        return _joined(parts, And)
+            parts.append(operand())
+        return _joined(parts, kind)
 
     def unary(self) -> Node:
         token = self._peek()

@@ -23,7 +23,7 @@ from search.documents import Article
 from search.engines.base import Match, Matches, StoredDoc
 from search.engines.whoosh.parse import QueryBuilder, positive_terms
 from search.engines.whoosh.schema import analyzed, from_stored
-from search.query import SearchRequest, query_words
+from search.query import SearchRequest, date_order, query_words
 
 RARE_DOC_FREQUENCY = 1
 SIMILAR_TERMS = 20
@@ -262,11 +262,9 @@ class WhooshReader:
 
 
 def _sort(request: SearchRequest, everything: bool) -> tuple[Any, bool]:
-    if request.sort == "date" or (request.sort == "relevance" and everything):
-        return "date", True
-    if request.sort == "-date":
-        return "date", False
-    return None, False
+    """Whoosh's ``sortedby`` and ``reverse`` for the request's ``date_order``."""
+    newest_first = date_order(request, everything)
+    return (None, False) if newest_first is None else ("date", newest_first)
 
 
 def _with_filter(parsed: wq.Query | None, request: SearchRequest) -> wq.Query:

@@ -25,8 +25,7 @@ from search.engines.base import Match, Matches, StoredDoc
 from search.engines.xapian import analysis as a
 from search.engines.xapian.parse import QueryBuilder
 from search.engines.xapian.writer import article_of
-from search.errors import SearchTimeout
-from search.query import SearchRequest, query_words
+from search.query import SearchRequest, date_order, query_words
 
 SIMILAR_TERMS = 20
 RARE_DOC_FREQUENCY = 1
@@ -108,9 +107,7 @@ class XapianReader:
         wanted = size if everything_needed else request.per_page
         mset = enquire.get_mset(0 if everything_needed else first, wanted, size)
         if mset.get_matches_lower_bound() != mset.get_matches_upper_bound():
-            raise SearchTimeout(
-                f"the search ran past {deadline.seconds:g}s and was stopped; narrow the query"
-            )
+            raise deadline.timeout()
         deadline.check()
         items = list(mset)
         page = items[first : first + request.per_page] if everything_needed else items
@@ -127,10 +124,9 @@ class XapianReader:
 
     @staticmethod
     def _order(enquire: xapian.Enquire, request: SearchRequest, everything: bool) -> None:
-        if request.sort == "date" or (request.sort == "relevance" and everything):
-            enquire.set_sort_by_value_then_relevance(a.DATE_SLOT, True)
-        elif request.sort == "-date":
-            enquire.set_sort_by_value_then_relevance(a.DATE_SLOT, False)
+        newest_first = date_order(request, everything)
+        if newest_first is not None:
+            enquire.set_sort_by_value_then_relevance(a.DATE_SLOT, newest_first)
         enquire.set_docid_order(xapian.Enquire.ASCENDING)
 
     @staticmethod
