@@ -111,7 +111,7 @@ class XapianReader:
         deadline.check()
         items = list(mset)
         page = items[first : first + request.per_page] if everything_needed else items
-        scored = request.sort == "relevance" and query is not None
+        scored = date_order(request, everything=query is None) is None
         return Matches(
             total=mset.get_matches_estimated(),
             hits=[self._match(item, request.collapse, scored) for item in page],
@@ -170,10 +170,9 @@ class XapianReader:
         duplicates = None
         if collapsed:
             duplicates = sorted(
-                other.id
+                article_of(self.db.get_document(docid).get_data())[0].id
                 for docid in self._story_members(article.story)
                 if docid != item.docid
-                and (other := article_of(self.db.get_document(docid).get_data())[0])
             )
         score = round(float(item.weight), 4) if scored else None
         return Match(article, score, duplicates)
