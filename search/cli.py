@@ -135,7 +135,7 @@ def serve_main(argv: list[str] | None = None) -> int:
 
 
 def evaluate_main(argv: list[str] | None = None) -> int:
-    from search.evaluation import LOADERS, evaluate
+    from search.evaluation import LOADERS, evaluate, table
 
     parser = argparse.ArgumentParser(
         prog="search-evaluate",
@@ -166,9 +166,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         f"{collection.name}: {len(collection.documents)} documents, "
         f"{len(collection.queries)} queries ({time.monotonic() - started:.0f}s)"
     )
-    print(f"{'':<12}" + "".join(f"{engine:>10}" for engine in scores))
-    for measure in next(iter(scores.values())):
-        print(f"{measure:<12}" + "".join(f"{table[measure]:>10.4f}" for table in scores.values()))
+    print(table("", scores))
     return 0
 
 

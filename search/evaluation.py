@@ -20,12 +20,11 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import ir_measures
 
 from search.indexer import Indexer
-from search.query import parse_request
+from search.query import PLAIN_WORD, parse_request
 from search.searcher import SearchService
 from search.store import IndexStore
 
@@ -36,7 +35,11 @@ MEASURES = {
     "MRR@10": ir_measures.RR @ 10,
 }
 DEPTH = 100
+# How a question is sent: with match=any, or as its words joined by OR.
+FORMS = ("any", "or")
 SMART_TAG = re.compile(r"^\.([A-Z])(?:\s+(.*))?$")
+# Per query, document id to score.
+Ranking = dict[str, dict[str, float]]
 
 
 @dataclass
@@ -132,27 +135,46 @@ def write_records(collection: Collection, folder: Path) -> Path:
     return path
 
 
-def run(service: SearchService, queries: dict[str, str], depth: int = DEPTH) -> dict[str, Any]:
+def as_or(question: str) -> str:
+    """A question as the only bag-of-words form plain query syntax offers: its
+    words joined by ``OR``."""
+    return " OR ".join(PLAIN_WORD.findall(question))
+
+
+def run(
+    service: SearchService, queries: dict[str, str], form: str = "any", depth: int = DEPTH
+) -> Ranking:
     """Ranked ids per query, scored by rank so ties cannot reorder them.
 
-    Each question goes the way an app sends it: ``GET /search`` parameters
-    (``q`` the question as it is, ``match=any``, ``per_page`` the depth) through
-    the same request parser and searcher; only highlighting and suggestions,
-    which do not change the ranking, are skipped to save time.
+    Each question goes the way an app sends it: ``GET /search`` parameters through
+    the same request parser and searcher, either as it is with ``match=any``
+    (``form="any"``) or as its words joined by ``OR`` (``form="or"``), ``per_page``
+    the depth; only highlighting and suggestions, which do not change the ranking,
+    are skipped to save time.
     """
-    ranking: dict[str, dict[str, float]] = {}
+    ranking: Ranking = {}
     for query_id, text in queries.items():
-        request = parse_request({"q": text, "match": "any", "per_page": str(depth)})
+        params = {"q": text, "match": "any"} if form == "any" else {"q": as_or(text)}
+        request = parse_request({**params, "per_page": str(depth)})
         hits = service.search(replace(request, highlight=False, suggest=False)).hits
         ranking[query_id] = {hit.id: float(depth - rank) for rank, hit in enumerate(hits)}
     return ranking
 
 
-def evaluate(
-    collection: Collection, workdir: Path | None = None, engine: str | None = None
-) -> dict[str, float]:
-    """Index the collection with the project's indexer (into ``engine``) and score the
-    project's ranking."""
+def score(collection: Collection, ranking: Ranking) -> dict[str, float]:
+    """Every measure of ``MEASURES`` for one ranking of the collection's queries."""
+    scores = ir_measures.calc_aggregate(MEASURES.values(), collection.qrels, ranking)
+    return {name: float(scores[measure]) for name, measure in MEASURES.items()}
+
+
+def rankings(
+    collection: Collection,
+    workdir: Path | None = None,
+    engine: str | None = None,
+    forms: tuple[str, ...] = FORMS,
+) -> dict[str, Ranking]:
+    """Index the collection with the project's indexer (into ``engine``) and rank its
+    queries in each of ``forms``."""
     with tempfile.TemporaryDirectory(dir=workdir) as temporary:
         folder = Path(temporary)
         source = folder / "source"
@@ -161,8 +183,24 @@ def evaluate(
         Indexer(store, engine=engine).reindex([write_records(collection, source)])
         service = SearchService(store, time_limit_s=60.0)
         try:
-            ranking = run(service, collection.queries)
+            return {form: run(service, collection.queries, form) for form in forms}
         finally:
             service.close()
-    scores = ir_measures.calc_aggregate(MEASURES.values(), collection.qrels, ranking)
-    return {name: float(scores[measure]) for name, measure in MEASURES.items()}
+
+
+def evaluate(
+    collection: Collection, workdir: Path | None = None, engine: str | None = None
+) -> dict[str, float]:
+    """The project's scores on the collection, questions sent with ``match=any``."""
+    return score(collection, rankings(collection, workdir, engine, ("any",))["any"])
+
+
+def table(title: str, scores: dict[str, dict[str, float]]) -> str:
+    """Measures down, systems across, for a terminal."""
+    width = max(10, *(len(name) + 2 for name in scores))
+    lines = [f"{title:<12}" + "".join(f"{name:>{width}}" for name in scores)]
+    for measure in next(iter(scores.values())):
+        lines.append(
+            f"{measure:<12}" + "".join(f"{row[measure]:>{width}.4f}" for row in scores.values())
+        )
+    return "\n".join(lines)

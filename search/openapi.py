@@ -40,8 +40,10 @@ SEARCH_PARAMETERS = [
     _param("match", {"type": "string", "enum": list(query.MATCHES), "default": "all"},
            "all: every word must match. any: bag of words, for questions and pasted "
            "paragraphs (\"find coverage related to this text\"): any word may match, "
-           "the more and the rarer the better, widened by the best hits' own key words "
-           "(pseudo-relevance feedback); q is then read as plain words, with no syntax."),
+           "the more and the rarer the better, ranked with the best hits' own key words "
+           "(pseudo-relevance feedback); q is then read as plain words, with no syntax, "
+           "and a long question loses its stop words. Plain words joined by OR are the "
+           "same bag of words."),
 ]  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from search import stop_words
 from search.errors import InvalidParameter, InvalidQuery
 
 MAX_Q_CHARS = 4000
@@ -35,6 +36,10 @@ TEXT_FIELDS = ("title", "body", "people")
 QUERY_FIELDS = (*TEXT_FIELDS, "date")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+PLAIN_WORD = re.compile(r"\w+(?:['’]\w+)*")
+# From this many words on, a bag of words is a question or a paragraph, not a
+# headline search, and loses its stop words (README, "Relevance").
+LONG_QUESTION_WORDS = 5
 PARAMETERS = (
     "q", "people", "from", "to", "sort", "page", "per_page", "facets", "collapse", "match",
 )  # fmt: skip
@@ -80,6 +85,8 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
     match = _single(params, "match") or "all"
     if match not in MATCHES:
         raise InvalidParameter("match", f"one of {', '.join(MATCHES)}")
+    if is_or_of_words(q):
+        match = "any"
     facets = tuple(
         name.strip()
         for value in param_values(params, "facets")
@@ -201,6 +208,33 @@ def check_balanced(q: str) -> None:
                 break
         if depth:
             raise InvalidQuery(f"unbalanced {opening}{closing}: every {opening} needs a {closing}")
+
+
+def is_or_of_words(q: str) -> bool:
+    """``a OR b OR c``: plain words joined by OR, which matches what ``match="any"``
+    matches, and so is ranked as the same bag of words."""
+    tokens = q.split()
+    return (
+        len(tokens) >= 3
+        and len(tokens) % 2 == 1
+        and all(token == "OR" for token in tokens[1::2])
+        and all(PLAIN_WORD.fullmatch(token) for token in tokens[::2])
+    )
+
+
+def bag_of_words(q: str) -> list[str]:
+    """The words of a ``match="any"`` text, lower-cased, none of them syntax.
+
+    A repeated word stays repeated: a question that names a thing twice is more
+    about it (measured on CACM). The operator ``OR`` is not a word (``a OR b`` is
+    this same bag). In a long question, English stop words go ("what articles
+    deal with ..."); a short news query keeps every word ("the who").
+    """
+    words = [word.lower() for word in PLAIN_WORD.findall(q) if word != "OR"]
+    if len(words) < LONG_QUESTION_WORDS:
+        return words
+    stop = stop_words.english()
+    return [word for word in words if word not in stop]
 
 
 def query_words(q: str) -> list[str]:

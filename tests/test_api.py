@@ -151,6 +151,19 @@ def test_collapse_folds_the_two_scrapes(client: Server) -> None:
     assert "duplicates" not in plain["hits"][0]
 
 
+def test_words_joined_by_or_are_the_same_bag_of_words_as_match_any(client: Server) -> None:
+    plain = search(client, q="paris declaration summit summit", match="any", per_page=50)
+    joined = search(client, q="paris OR declaration OR summit OR summit", per_page=50)
+    assert plain["total"] == joined["total"] > 0
+    assert [h["id"] for h in plain["hits"]] == [h["id"] for h in joined["hits"]]
+
+
+def test_feedback_in_match_any_ranks_but_matches_nothing_more(client: Server) -> None:
+    """Feedback terms add to scores; ``total`` still counts articles with the words."""
+    for word in ("paris", "declaration"):
+        assert search(client, q=word, match="any")["total"] == search(client, q=word)["total"]
+
+
 def test_suggestion_for_unknown_words(client: Server) -> None:
     assert search(client, q="Kushnr")["suggestion"] == "kushner"
     assert search(client, q="Kushner")["suggestion"] is None

@@ -6,22 +6,24 @@ import json
 from pathlib import Path
 
 import pytest
+from peers import PEERS
 
 from search.cli import evaluate_main
+from search.engines import ENGINES
 from search.evaluation import (
     LOADERS,
-    evaluate,
+    Collection,
     load_cacm,
     load_cranfield,
+    rankings,
     read_smart,
+    score,
     write_records,
 )
 from tests.conftest import SHARED
 
 CRANFIELD = SHARED / "data" / "cranfield"
 CACM = SHARED / "data" / "cacm"
-# Achieved 0.384 (README, "Relevance"); the best peer measured by the ranking issue, 0.369.
-NDCG_FLOOR = 0.38
 
 
 def test_read_smart_handles_crlf_and_multiline_fields(tmp_path: Path) -> None:
@@ -42,13 +44,6 @@ def test_cranfield_numbers_queries_in_file_order_and_inverts_codes() -> None:
     assert collection.qrels["1"]["184"] == 3  # code 2, high relevance
     assert 0 in collection.qrels["1"].values()  # the -1 line counts as not relevant
     assert sum(len(judged) for judged in collection.qrels.values()) == 1837
-
-
-@pytest.mark.slow
-def test_cranfield_ranking_stays_above_its_floor() -> None:
-    scores = evaluate(load_cranfield(CRANFIELD))
-    assert scores["nDCG@10"] >= NDCG_FLOOR
-    assert scores["MAP"] >= 0.299 and scores["Recall@100"] >= 0.738
 
 
 def test_evaluate_names_a_missing_folder(
@@ -88,10 +83,35 @@ def test_evaluate_prints_each_engine_side_by_side(
     assert lines[2].split() == ["nDCG@10", "1.0000", "1.0000"]
 
 
+def tiny_collection() -> Collection:
+    return Collection(
+        "tiny",
+        {"1": ("wing flutter", "flutter of wings at speed"), "2": ("heat", "heat conduction"),
+         "3": ("slabs", "conduction in slabs of steel")},
+        {"q1": "what about wing flutter", "q2": "conduction of heat"},
+        {"q1": {"1": 1}, "q2": {"2": 2, "3": 1}},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("peer", sorted(PEERS))
+def test_each_peer_ranks_the_obvious_answer_first(peer: str) -> None:
+    ranking = PEERS[peer](tiny_collection())
+    assert max(ranking["q1"], key=ranking["q1"].__getitem__) == "1"
+    assert max(ranking["q2"], key=ranking["q2"].__getitem__) == "2"
+    assert score(tiny_collection(), ranking)["nDCG@10"] > 0.9
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["cranfield", "cacm"])
-def test_xapian_ranks_at_least_as_well_as_whoosh(name: str) -> None:
-    """Measured: Cranfield 0.390 against 0.384, CACM 0.492 against 0.430 (README)."""
+def test_every_engine_ranks_at_or_above_the_best_peer(name: str) -> None:
+    """The ranking issue's bar, both forms an app can send (README, "Relevance");
+    and Xapian, the engine for archives, at or above Whoosh."""
     collection = LOADERS[name](SHARED / "data" / name)
-    xapian = evaluate(collection, engine="xapian")["nDCG@10"]
-    assert xapian >= evaluate(collection, engine="whoosh")["nDCG@10"]
+    best_peer = max(score(collection, peer(collection))["nDCG@10"] for peer in PEERS.values())
+    ours = {}
+    for engine in ENGINES:
+        for form, ranking in rankings(collection, engine=engine).items():
+            ours[engine, form] = score(collection, ranking)["nDCG@10"]
+            assert ours[engine, form] >= best_peer, (engine, form, ours, best_peer)
+        assert ours[engine, "or"] >= ours[engine, "any"]
+    assert ours["xapian", "any"] >= ours["whoosh", "any"]

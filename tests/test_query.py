@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from search.errors import InvalidParameter, InvalidQuery
-from search.query import SearchRequest, check_balanced, parse_request
+from search.query import (
+    SearchRequest,
+    bag_of_words,
+    check_balanced,
+    is_or_of_words,
+    parse_request,
+)
 
 
 @pytest.mark.parametrize(
@@ -60,3 +66,29 @@ def test_bad_parameters_are_named(params: dict[str, Any], name: str) -> None:
     with pytest.raises(InvalidParameter) as error:
         parse_request(params)
     assert error.value.parameter == name
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("a OR b", True),
+        ("brexit OR vote OR o'neill", True),
+        ("a OR", False),
+        ("a b", False),
+        ("a OR b AND c", False),
+        ("title:a OR b", False),
+        ('"a b" OR c', False),
+        ("a* OR b", False),
+    ],
+)
+def test_only_plain_words_joined_by_or_are_a_bag_of_words(q: str, expected: bool) -> None:
+    assert is_or_of_words(q) is expected
+    assert parse_request({"q": q}).match == ("any" if expected else "all")
+
+
+def test_bag_of_words_keeps_short_queries_whole_and_repeats() -> None:
+    assert bag_of_words("The Who") == ["the", "who"]
+    assert bag_of_words("TSS OR tss") == ["tss", "tss"]
+    long = "What articles exist which deal with TSS, the Time Sharing System? TSS only."
+    assert bag_of_words(long) == ["articles", "exist", "deal", "tss", "time", "sharing",
+                                  "system", "tss"]  # fmt: skip

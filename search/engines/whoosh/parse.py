@@ -9,6 +9,7 @@ the request's deadline, so one query cannot fan out over the whole vocabulary.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,13 +18,19 @@ from whoosh import query as wq
 
 from search.deadline import Deadline
 from search.errors import InvalidQuery
-from search.query import MATCHES, QUERY_FIELDS, TEXT_FIELDS, check_balanced, is_iso_date
+from search.query import (
+    MATCHES,
+    QUERY_FIELDS,
+    TEXT_FIELDS,
+    bag_of_words,
+    check_balanced,
+    is_iso_date,
+)
 from search.query_language import Expansions
 
 EXPANDING = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.Regex)
 ALL_TEXT = "text"
 FIELD_BOOSTS = {"title": 2.0, "body": 1.0, "people": 1.5}
-PLAIN_WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 
 class QueryBuilder:
@@ -60,8 +67,9 @@ class QueryBuilder:
             SearchTimeout: expanding its wildcards ran past ``deadline``.
         """
         if match == "any":
-            # A question or a pasted paragraph: its words, none of them syntax.
-            q = " ".join(word.lower() for word in PLAIN_WORD.findall(q))
+            # A question or a pasted paragraph: its words, a repeated one boosted.
+            counts = Counter(bag_of_words(q))
+            q = " ".join(word if n == 1 else f"{word}^{n}" for word, n in counts.items())
         if q.strip() in ("", "*", "*:*"):
             return None
         check_balanced(q)

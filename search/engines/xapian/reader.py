@@ -25,7 +25,7 @@ from search.engines.base import Match, Matches, StoredDoc
 from search.engines.xapian import analysis as a
 from search.engines.xapian.parse import QueryBuilder
 from search.engines.xapian.writer import article_of
-from search.query import SearchRequest, date_order, query_words
+from search.query import SearchRequest, bag_of_words, date_order, query_words
 
 SIMILAR_TERMS = 20
 RARE_DOC_FREQUENCY = 1
@@ -226,7 +226,9 @@ class XapianReader:
             )
             for t in eset
         ]
-        return xapian.Query(xapian.Query.OP_OR, [query, *feedback])
+        return xapian.Query(
+            xapian.Query.OP_AND_MAYBE, query, xapian.Query(xapian.Query.OP_OR, feedback)
+        )
 
     def _suggest(self, q: str, deadline: Deadline) -> str | None:
         """A did-you-mean query when typed words are unknown or rare in the index."""
@@ -270,7 +272,7 @@ def _enquire(db: xapian.Database) -> xapian.Enquire:
 
 def _plain(q: str) -> ql.Node:
     """A bag of words: the text's words, none of them syntax, any may match."""
-    words = [ql.Word(word) for word in a.words(q)]
+    words = [ql.Word(word) for word in bag_of_words(q)]
     if not words:
         return ql.Every()
     return words[0] if len(words) == 1 else ql.Or(tuple(words))

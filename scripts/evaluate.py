@@ -1,0 +1,79 @@
+"""The project's ranking beside plain BM25 peers, on every judged collection, in one run.
+
+For each collection of ../shared/data with judgements, the project indexes it with
+each engine and answers every question through the ``/search`` code path twice
+(``match=any``, and the words joined by ``OR``); the peers of ``peers.py`` rank the
+same text. It prints nDCG@10, MAP, Recall@100 and MRR@10 per system, then a
+summary: each engine's nDCG@10 against the best peer's, as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from peers import PEERS
+
+from search.engines import ENGINES
+from search.evaluation import LOADERS, rankings, score, table
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+def evaluate_collection(name: str, engines: list[str], peers: list[str]) -> dict[str, dict]:
+    """Scores per system (``engine/any``, ``engine/or``, peers by name) on one collection."""
+    collection = LOADERS[name](SHARED / "data" / name)
+    scores: dict[str, dict[str, float]] = {}
+    for engine in engines:
+        for form, ranking in rankings(collection, engine=engine).items():
+            scores[f"{engine}/{form}"] = score(collection, ranking)
+    for peer in peers:
+        scores[peer] = score(collection, PEERS[peer](collection))
+    return scores
+
+
+def summary(results: dict[str, dict[str, dict[str, float]]], engines: list[str]) -> str:
+    """nDCG@10 of each engine (match=any and OR) against the best peer, per collection."""
+    head = f"{'collection':<12}{'best peer':>22}" + "".join(
+        f"{f'{engine}/{form}':>16}{'ratio':>7}" for engine in engines for form in ("any", "or")
+    )
+    lines = [head]
+    for name, scores in results.items():
+        peers = {system: row for system, row in scores.items() if "/" not in system}
+        best = max(peers, key=lambda system: peers[system]["nDCG@10"]) if peers else None
+        best_score = peers[best]["nDCG@10"] if best else float("nan")
+        line = f"{name:<12}{f'{best} {best_score:.4f}':>22}"
+        for engine in engines:
+            for form in ("any", "or"):
+                ours = scores[f"{engine}/{form}"]["nDCG@10"]
+                line += f"{ours:>16.4f}{ours / best_score:>7.2f}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--collection", action="append", choices=sorted(LOADERS))
+    parser.add_argument("--engine", action="append", choices=ENGINES)
+    parser.add_argument("--peer", action="append", choices=sorted(PEERS))
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    args = parser.parse_args()
+    engines = args.engine or list(ENGINES)
+    results = {}
+    for name in args.collection or sorted(LOADERS):
+        started = time.monotonic()
+        results[name] = evaluate_collection(name, engines, args.peer or list(PEERS))
+        print(f"{name} ({time.monotonic() - started:.0f}s)")
+        print(table("", results[name]) + "\n", flush=True)
+    print("nDCG@10 beside the best peer of the same run")
+    print(summary(results, engines))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
