@@ -1,0 +1,44 @@
+"""The benchmark's bookkeeping: which engines run at which scale, and the closing table."""
+
+from __future__ import annotations
+
+from bench import engines_at, parse_wrk, side_by_side
+
+
+def test_an_engine_runs_up_to_its_largest_scale() -> None:
+    spec = "whoosh:16,xapian"
+    assert engines_at(spec, 1) == ["whoosh", "xapian"]
+    assert engines_at(spec, 16) == ["whoosh", "xapian"]
+    assert engines_at(spec, 64) == ["xapian"]
+
+
+def test_wrk_figures_are_read_in_milliseconds() -> None:
+    output = """
+  Latency Distribution
+     50%  812.00us
+     99%    1.20s
+Requests/sec:   1234.50
+"""
+    assert parse_wrk(output) == {"p50": 0.812, "p99": 1200.0, "rps": 1234.5}
+
+
+def _scale(articles: int, engines: dict[str, float]) -> dict:
+    return {
+        "articles": articles,
+        "index": {name: {"seconds": 10.0, "peak_rss_mb": 300} for name in engines},
+        "search_ms": {f"ours, 3 fragments [{name}]": {"p50": p50} for name, p50 in engines.items()},
+        "http": {
+            name: {"ceiling": {"rps": 1000.0}, "`/search`": {"rps": 250.0}} for name in engines
+        },
+    }
+
+
+def test_the_closing_table_sets_engines_and_scales_side_by_side() -> None:
+    table = side_by_side(
+        {16: _scale(35600, {"whoosh": 8.0, "xapian": 2.0}), 64: _scale(142400, {"xapian": 3.0})}
+    )
+    rows = table.splitlines()[2:]
+    assert rows[0].startswith("| 16x (35,600) | whoosh | 8.00 | 1.00 | - | 250 | 25% of 1000 ")
+    assert rows[1].startswith("| 16x (35,600) | xapian | 2.00 | 0.25 | - |")
+    # At 64x there is no Whoosh engine to compare with, but the scale before.
+    assert rows[2].startswith("| 64x (142,400) | xapian | 3.00 | - | 1.50 |")
