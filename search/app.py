@@ -14,6 +14,8 @@ from typing import Any
 
 import falcon
 
+from search import metrics
+from search.cluster import open_store
 from search.config import Settings
 from search.errors import NotFound, SearchServiceError
 from search.metrics import MetricsMiddleware
@@ -28,7 +30,6 @@ from search.resources import (
     StatsResource,
 )
 from search.searcher import SearchService
-from search.store import IndexStore
 
 log = logging.getLogger("search.app")
 REQUEST_ID = "X-Request-ID"
@@ -86,7 +87,7 @@ def create_app(
     """Build the WSGI app; ``service`` lets tests supply their own."""
     settings = settings or Settings.from_env()
     service = service or SearchService(
-        IndexStore(settings.index_dir),
+        open_store(settings, on_failover=metrics.count_failover),
         time_limit_s=settings.search_time_limit_s,
         refresh_interval_s=settings.refresh_interval_s,
         cache_size=settings.result_cache_size,

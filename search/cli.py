@@ -1,4 +1,5 @@
-"""The commands: ``search-reindex``, ``search-serve``, ``search-evaluate``. Thin on purpose.
+"""The commands: ``search-reindex``, ``search-serve``, ``search-evaluate``,
+``search-cluster``. Thin on purpose.
 
 Each parses flags, calls one library entry point, and prints the outcome. A fatal
 error prints one line naming the problem and what to do, and exits non-zero; a
@@ -10,19 +11,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TextIO
 
+from search.cluster import open_store
 from search.config import DEFAULT_INDEX_DIR, SHARED_DIR, Settings
 from search.engines import DEFAULT_ENGINE, ENGINES
-from search.errors import LockHeld, ReindexError
+from search.errors import InvalidShards, LockHeld, ReindexError, ReplicasMissed
 from search.indexer import Indexer
-from search.store import IndexStore
+from search.shards import Shards
 
 EXIT_FATAL = 2
 EXIT_LOCKED = 3
+# A sharded run wrote some replicas but not all (each is named).
+EXIT_REPLICAS_MISSED = 4
+SHARDS_HELP = (
+    "a sharded index on xapian-tcpsrv replicas: host:port[|host:port...] per shard, "
+    "shards separated by commas (default $SEARCH_SHARDS)"
+)
 PLAIN_PROGRESS_EVERY_S = 5.0
 
 
@@ -88,19 +98,21 @@ def reindex_main(argv: list[str] | None = None) -> int:
         help="engine to build with (default: the index's own, else $SEARCH_ENGINE, else "
         f"{DEFAULT_ENGINE}); another engine than the index's means a full rebuild",
     )
+    parser.add_argument("--shards", default=None, help=SHARDS_HELP)
     args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index, engine=args.engine)
+    settings = Settings.from_env(index_dir=args.index, engine=args.engine, shards=args.shards)
     progress = None
     if not args.quiet:
         progress = BarProgress(sys.stderr) if sys.stderr.isatty() else LineProgress(sys.stderr)
-    indexer = Indexer(
-        IndexStore(settings.index_dir), jobs=max(1, args.jobs), engine=settings.engine
-    )
     try:
+        indexer = Indexer(open_store(settings), jobs=max(1, args.jobs), engine=settings.engine)
         summary = indexer.reindex(args.sources, full=args.full, progress=progress, wait=args.wait)
     except LockHeld as exc:
         print(f"search-reindex: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    except ReplicasMissed as exc:
+        print(f"search-reindex: error: {exc}", file=sys.stderr)
+        return EXIT_REPLICAS_MISSED
     except ReindexError as exc:
         print(f"search-reindex: error: {exc}", file=sys.stderr)
         return EXIT_FATAL
@@ -120,18 +132,66 @@ def serve_main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--bind", default=None, help="HOST:PORT (default 127.0.0.1:8000)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
+    parser.add_argument("--shards", default=None, help=SHARDS_HELP)
     args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index, bind=args.bind, workers=args.workers)
+    settings = Settings.from_env(
+        index_dir=args.index, bind=args.bind, workers=args.workers, shards=args.shards
+    )
     env = dict(
         os.environ,
         SEARCH_INDEX_DIR=str(settings.index_dir.resolve()),
         SEARCH_BIND=settings.bind,
         SEARCH_WORKERS=str(settings.workers),
     )
-    print(f"Serving {settings.index_dir} at http://{settings.bind}/ (Ctrl-C stops)", flush=True)
+    where = str(settings.index_dir)
+    if settings.shards:
+        try:
+            env["SEARCH_SHARDS"] = str(Shards.parse(settings.shards))
+        except InvalidShards as exc:
+            print(f"search-serve: error: {exc}", file=sys.stderr)
+            return EXIT_FATAL
+        where = f"shards {env['SEARCH_SHARDS']}"
+    print(f"Serving {where} at http://{settings.bind}/ (Ctrl-C stops)", flush=True)
     command = [sys.executable, "-m", "gunicorn", "-c", "python:search.gunicorn_conf"]
     os.execve(sys.executable, command, env)
     return 0  # not reached: the process is gunicorn now
+
+
+def cluster_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="search-cluster",
+        description="Run shards x replicas of xapian-tcpsrv on this machine, print their "
+        "--shards spec, and stop them cleanly on Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument("folder", type=Path, help="where the replicas' databases live")
+    parser.add_argument("--shards", type=int, default=2, help="number of shards (default 2)")
+    parser.add_argument("--replicas", type=int, default=2, help="replicas a shard (default 2)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    args = parser.parse_args(argv)
+    try:
+        from search.engines.xapian.servers import LocalCluster
+
+        cluster = LocalCluster(args.folder, args.shards, args.replicas, args.host)
+    except ImportError as exc:
+        print(f"search-cluster: needs the xapian engine: pip install '.[xapian]' ({exc})",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FATAL
+    except ReindexError as exc:
+        print(f"search-cluster: error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        spec = cluster.start()
+        print(f"SEARCH_SHARDS={spec}", flush=True)
+        stop.wait()
+    except ReindexError as exc:
+        print(f"search-cluster: error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    finally:
+        cluster.stop()
+    return 0
 
 
 def evaluate_main(argv: list[str] | None = None) -> int:
@@ -173,7 +233,12 @@ def evaluate_main(argv: list[str] | None = None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``python -m search.cli reindex|serve ...``: both commands without installed scripts."""
     args = sys.argv[1:] if argv is None else argv
-    commands = {"reindex": reindex_main, "serve": serve_main, "evaluate": evaluate_main}
+    commands = {
+        "reindex": reindex_main,
+        "serve": serve_main,
+        "evaluate": evaluate_main,
+        "cluster": cluster_main,
+    }
     if not args or args[0] not in commands:
         print(f"usage: python -m search.cli {{{','.join(commands)}}} ...", file=sys.stderr)
         return EXIT_FATAL

@@ -27,6 +27,8 @@ class Settings:
     result_cache_size: int = 256
     # The engine new indexes are built with; None: the served index's own.
     engine: str | None = None
+    # A sharded index's replicas (search.shards); None: the index is in index_dir.
+    shards: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -42,6 +44,7 @@ class Settings:
             ),
             "result_cache_size": int(env.get("SEARCH_RESULT_CACHE", cls.result_cache_size)),
             "engine": env.get("SEARCH_ENGINE") or None,
+            "shards": env.get("SEARCH_SHARDS") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["index_dir"] = Path(str(values["index_dir"]))

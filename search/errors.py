@@ -11,10 +11,13 @@ and the CLI prints its message. Anything else is a bug and is logged, never show
     │   └── NotFound                404 not_found
     ├── ServiceUnavailable          (503: try again later)
     │   ├── IndexUnavailable        503 index_unavailable
-    │   └── SearchTimeout           503 search_timeout
+    │   ├── SearchTimeout           503 search_timeout
+    │   └── ShardUnavailable        503 shard_unavailable
     ├── ArticleError                one input file or record is unusable (skipped)
     └── ReindexError                the whole run cannot proceed
-        └── LockHeld                another reindex holds the index
+        ├── LockHeld                another reindex holds the index
+        ├── InvalidShards           the --shards spec cannot be read
+        └── ReplicasMissed          the run wrote some replicas, not all
 """
 
 from __future__ import annotations
@@ -74,6 +77,12 @@ class SearchTimeout(ServiceUnavailable):
     code = "search_timeout"
 
 
+class ShardUnavailable(ServiceUnavailable):
+    """No replica of a shard answers with its latest articles, so no answer would be whole."""
+
+    code = "shard_unavailable"
+
+
 class ArticleError(SearchServiceError):
     """One input file (or one record of it) cannot be turned into an article."""
 
@@ -90,3 +99,16 @@ class LockHeld(ReindexError):
     """Another reindex is writing to this index."""
 
     code = "locked"
+
+
+class InvalidShards(ReindexError):
+    """The ``--shards`` spec (``SEARCH_SHARDS``) cannot be read."""
+
+    code = "invalid_shards"
+
+
+class ReplicasMissed(ReindexError):
+    """A sharded reindex could not write some replicas; they are not served until a
+    full rebuild writes them."""
+
+    code = "replicas_missed"

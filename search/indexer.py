@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from search import engines
 from search.documents import (
     Article,
     RawArticle,
@@ -115,7 +114,7 @@ class Indexer:
         engine: str | None = None,
     ) -> None:
         """``engine`` is the one to build with; by default the served index's, or
-        ``search.engines.DEFAULT_ENGINE`` for a new index."""
+        the store's default for a new index."""
         self.store = store
         self.finder = finder or PersonFinder()
         self.jobs = jobs
@@ -139,7 +138,7 @@ class Indexer:
         with self.store.writing(wait=wait):
             previous = self.store.stored_docs()
             served = self.store.current_engine()
-            engine = self.engine or served or engines.DEFAULT_ENGINE
+            engine = self.engine or served or self.store.default_engine
             # Another engine than the served one's, or an older format of it, means a
             # new index: a full rebuild.
             full = full or served != engine or not self.store.current_format()

@@ -42,6 +42,16 @@ RESULTS = Histogram(
     "search_results", "Matching articles per search.", buckets=(0, 1, 10, 100, 1000, 10000)
 )
 
+SHARD_FAILOVERS = Counter(
+    "search_shard_failovers_total",
+    "Replicas a worker stopped using mid-request, by shard and replica.",
+    ["shard", "replica"],
+)
+
+
+def count_failover(shard: int, replica: str) -> None:
+    SHARD_FAILOVERS.labels(str(shard), replica).inc()
+
 
 def _index_gauge(name: str, documentation: str) -> Gauge:
     """A gauge of the served index: the value last set by any worker wins."""

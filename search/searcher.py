@@ -189,17 +189,18 @@ class SearchService:
         )
 
     def stats(self) -> dict[str, Any]:
-        """Document count, engine, generation and commit, build time, size on disk."""
+        """Document count, engine, generation and commit, build time, size on disk
+        (None when it is on other machines), and each shard's replicas for a cluster."""
         with self._serving(self._deadline()) as view:
             facts = view.reader.stats()
-            built = dt.datetime.fromtimestamp(facts["built_at"], dt.UTC)
+            built = dt.datetime.fromtimestamp(facts.pop("built_at"), dt.UTC)
             return {
                 "documents": view.reader.doc_count(),
                 "engine": view.generation.engine.name,
                 "generation": view.generation.name,
-                "commit": facts["commit"],
                 "built_at": built.isoformat(timespec="seconds"),
                 "size_bytes": self.store.size_bytes(view.generation.name),
+                **facts,  # the commit, and what else the engine tells (a cluster's shards)
             }
 
 

@@ -78,6 +78,11 @@ class IndexStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @property
+    def default_engine(self) -> str:
+        """The engine a first build uses when none is asked for."""
+        return engines.DEFAULT_ENGINE
+
     def current_engine(self) -> str | None:
         """The served generation's engine, or None before the first build."""
         name = self.current_name()
@@ -195,22 +200,25 @@ class IndexStore:
                 f"cannot write the index: {_reason(exc)}; the served index is unchanged"
             ) from exc
 
-    def skipped_files(self) -> dict[str, tuple[str, str]]:
-        """Files the served generation's runs skipped whole: path -> (content hash, reason)."""
+    def _skipped_path(self) -> Path | None:
+        """Where the served index's skipped files are recorded (None: nothing served)."""
         name = self.current_name()
+        return None if name is None else self.root / name / SKIPPED
+
+    def skipped_files(self) -> dict[str, tuple[str, str]]:
+        """Files the served index's runs skipped whole: path -> (content hash, reason)."""
         try:
-            recorded = json.loads((self.root / str(name) / SKIPPED).read_text())
+            recorded = json.loads(Path(str(self._skipped_path())).read_text())
         except (OSError, ValueError):
             return {}
         return {path: (entry[0], entry[1]) for path, entry in recorded.items()}
 
     def remember_skipped(self, skipped: dict[str, tuple[str, str]]) -> None:
-        """Record the files skipped whole, beside the served generation (atomically), so
+        """Record the files skipped whole, beside the served index (atomically), so
         a run that finds them unchanged need not read them again."""
-        name = self.current_name()
-        if name is None:
+        target = self._skipped_path()
+        if target is None:
             return
-        target = self.root / name / SKIPPED
         temporary = target.with_suffix(".tmp")
         temporary.write_text(json.dumps(skipped, sort_keys=True))
         os.replace(temporary, target)

@@ -200,3 +200,32 @@ def server(index_dir: Path) -> Iterator[Server]:
     running = Server(index_dir)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Two shards of two real ``xapian-tcpsrv`` replicas each, on loopback."""
+    from search.engines.xapian.servers import LocalCluster
+
+    with LocalCluster(tmp_path_factory.mktemp("cluster"), shards=2, replicas=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def sharded_index(
+    cluster: Any, tmp_path_factory: pytest.TempPathFactory, corpus: Path, finder: PersonFinder
+) -> Path:
+    """The small corpus indexed into the cluster; returns the reindex's local folder."""
+    from search.cluster import ClusterStore
+
+    path = tmp_path_factory.mktemp("sharded") / "index"
+    Indexer(ClusterStore(path, cluster.shards, "xapian", 2.0), finder).reindex([corpus])
+    return path
+
+
+@pytest.fixture(scope="session")
+def sharded_server(cluster: Any, sharded_index: Path) -> Iterator[Server]:
+    """A real gunicorn serving the small corpus from the cluster."""
+    running = Server(sharded_index, SEARCH_SHARDS=str(cluster.shards))
+    yield running
+    running.stop()

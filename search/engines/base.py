@@ -12,7 +12,7 @@ name in ``search.engines.ENGINES``; nothing outside that package imports its lib
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from search.deadline import Deadline
 from search.documents import Article
 from search.query import SearchRequest
+from search.shards import Shards
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,31 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
+# Told of each replica a cluster reader stops using: its shard and address.
+Failover = Callable[[int, str], None]
+
+
+class Cluster(Protocol):
+    """An index spread over shards of replicas on other machines, written and read
+    through the engine's own remote protocol."""
+
+    def open(self, on_failover: Failover | None = None) -> Reader:
+        """A reader over every shard; ``on_failover(shard, replica)`` is told of each
+        replica it stops using."""
+        ...
+
+    def newest_commit(self) -> int:
+        """The number of the last run any replica holds (0: never written)."""
+        ...
+
+    def write(
+        self, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]], full: bool
+    ) -> list[str]:
+        """Write one run to every replica that can take it; returns what could not be
+        written (each a replica and the reason), which then is not served."""
+        ...
+
+
 class Engine(Protocol):
     """Creates, updates and opens the indexes of one engine."""
 
@@ -119,4 +145,12 @@ class Engine(Protocol):
     def is_current_format(self, path: Path) -> bool:
         """Whether the index at ``path`` has this version's fields; an older one is
         served as it is until a reindex rebuilds it in full."""
+        ...
+
+    def cluster(self, shards: Shards, timeout_s: float) -> Cluster:
+        """The index on ``shards``; ``timeout_s`` bounds each remote call.
+
+        Raises:
+            ReindexError: the engine cannot be sharded.
+        """
         ...

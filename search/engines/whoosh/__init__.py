@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 
 from search.documents import Article
 from search.engines.whoosh import writer
 from search.engines.whoosh.reader import WhooshReader
+from search.errors import ReindexError
+from search.shards import Shards
 
 
 class WhooshEngine:
@@ -33,3 +36,6 @@ class WhooshEngine:
 
     def is_current_format(self, path: Path) -> bool:
         return writer.is_current_format(path)
+
+    def cluster(self, shards: Shards, timeout_s: float) -> NoReturn:
+        raise ReindexError("the whoosh engine cannot be sharded: use --engine xapian")

@@ -13,9 +13,11 @@ from pathlib import Path
 import xapian
 
 from search.documents import Article
-from search.engines.xapian import writer
+from search.engines.base import Failover
+from search.engines.xapian import cluster, writer
 from search.engines.xapian.reader import XapianReader
 from search.errors import ReindexError
+from search.shards import Shards
 
 
 class XapianEngine:
@@ -43,4 +45,26 @@ class XapianEngine:
         return XapianReader(path)
 
     def is_current_format(self, path: Path) -> bool:
-        return True  # one format so far
+        return writer.is_current_format(path)
+
+    def cluster(self, shards: Shards, timeout_s: float) -> XapianCluster:
+        return XapianCluster(shards, timeout_s)
+
+
+class XapianCluster:
+    """Shards of replicas served by ``xapian-tcpsrv --writable`` (see ``cluster``)."""
+
+    def __init__(self, shards: Shards, timeout_s: float) -> None:
+        self.shards = shards
+        self.timeout_s = timeout_s
+
+    def open(self, on_failover: Failover | None = None) -> cluster.ClusterReader:
+        return cluster.ClusterReader(self.shards, self.timeout_s, on_failover)
+
+    def newest_commit(self) -> int:
+        return cluster.newest_commit(self.shards, self.timeout_s)
+
+    def write(
+        self, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]], full: bool
+    ) -> list[str]:
+        return cluster.write(self.shards, delete_ids, articles, full, self.timeout_s)

@@ -28,11 +28,21 @@ PREFIXES = {"title": "XT", "body": "XB", "people": "XN"}
 ALL_TEXT_WDF = {"title": 2, "body": 1, "people": 1}
 FIELD_GAP = 100
 PERSON = "XP"  # an exact canonical name, for filters and facets
+# A word as written (lower-cased, unstemmed), for spelling suggestions: plain terms,
+# which Xapian's remote backend serves (its spelling table it does not).
+SPELLING = "XW"
 ID = "Q"
 STORY = "XS"
 DATE = "XD"
-# Value slots: sortable date, month and year for facets, story for collapse.
-DATE_SLOT, MONTH_SLOT, YEAR_SLOT, STORY_SLOT = 0, 1, 2, 3
+# Value slots: the date for ranges, month and year for facets, story for collapse;
+# the id, and the date then the id, for the order: ties are broken by id so that
+# the order never depends on where a document is stored (one database or shards,
+# the order articles were written in). Xapian's remote backend takes no key maker,
+# so the date order has a slot of its own.
+DATE_SLOT, MONTH_SLOT, YEAR_SLOT, STORY_SLOT, ID_SLOT, DATE_ID_SLOT = 0, 1, 2, 3, 4, 5
+# Written into each database's metadata; an index of an older format is served as
+# it is and rebuilt in full by the next reindex.
+FORMAT_KEY, FORMAT = "search.format", "2"
 _STEM = xapian.Stem("english")
 
 
@@ -61,3 +71,8 @@ def text_terms(text: str) -> list[str]:
 def name_terms(text: str) -> list[str]:
     """People words: lower-cased, unstemmed, stop words kept ("Will Young")."""
     return list(words(text))
+
+
+def spelling_words(text: str) -> set[str]:
+    """The words of a text a suggestion may offer: no stop words, numbers or scraps."""
+    return {w for w in words(text) if w not in STOP_WORDS and len(w) > 2 and w.isalpha()}

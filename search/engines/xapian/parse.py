@@ -153,12 +153,12 @@ def _within(text: str, distance: int) -> Callable[[str], bool]:
     def test(word: str) -> bool:
         if abs(len(word) - len(text)) > distance:
             return False
-        return _edits(word, text, distance) <= distance
+        return edit_distance(word, text, distance) <= distance
 
     return test
 
 
-def _edits(a_word: str, b_word: str, limit: int) -> int:
+def edit_distance(a_word: str, b_word: str, limit: int) -> int:
     """Damerau-Levenshtein distance, stopping early past ``limit``."""
     previous = list(range(len(b_word) + 1))
     before: list[int] = []

@@ -23,18 +23,22 @@ from search.deadline import Deadline
 from search.documents import Article
 from search.engines.base import Match, Matches, StoredDoc
 from search.engines.xapian import analysis as a
-from search.engines.xapian.parse import QueryBuilder
+from search.engines.xapian.parse import QueryBuilder, edit_distance
 from search.engines.xapian.writer import article_of
 from search.query import SearchRequest, bag_of_words, date_order, query_words
 
 SIMILAR_TERMS = 20
 RARE_DOC_FREQUENCY = 1
+SPELLING_EDITS = 2
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 20
 FEEDBACK_WEIGHT = 0.5
 BM25_K1 = 1.2
 BM25_B = 0.75
 FACET_SLOTS = {"month": a.MONTH_SLOT, "year": a.YEAR_SLOT}
+# Expand sets with the whole index's term frequencies: over shards Xapian would
+# otherwise estimate them from the shards the chosen documents are in.
+EXACT = xapian.Enquire.USE_EXACT_TERMFREQ
 
 
 class XapianReader:
@@ -124,10 +128,10 @@ class XapianReader:
 
     @staticmethod
     def _order(enquire: xapian.Enquire, request: SearchRequest, everything: bool) -> None:
+        """Relevance (as ``_enquire`` sets it), or date (newest or oldest first); ties by id."""
         newest_first = date_order(request, everything)
         if newest_first is not None:
-            enquire.set_sort_by_value_then_relevance(a.DATE_SLOT, newest_first)
-        enquire.set_docid_order(xapian.Enquire.ASCENDING)
+            enquire.set_sort_by_value_then_relevance(a.DATE_ID_SLOT, newest_first)
 
     @staticmethod
     def _spies(enquire: xapian.Enquire, request: SearchRequest) -> dict[str, Any]:
@@ -188,7 +192,7 @@ class XapianReader:
         rset = xapian.RSet()
         rset.add_document(docid)
         enquire = _enquire(self.db)
-        eset = enquire.get_eset(SIMILAR_TERMS, rset, _AllText())
+        eset = enquire.get_eset(SIMILAR_TERMS, rset, EXACT, _AllText())
         clauses = [xapian.Query(t.term.decode("utf-8")) for t in eset]
         clauses += [
             xapian.Query(xapian.Query.OP_SCALE_WEIGHT, xapian.Query(a.PERSON + name), 2.0)
@@ -213,7 +217,7 @@ class XapianReader:
             rset.add_document(item.docid)
         if rset.empty():
             return query
-        eset = list(enquire.get_eset(FEEDBACK_TERMS, rset, _AllText()))
+        eset = list(enquire.get_eset(FEEDBACK_TERMS, rset, EXACT, _AllText()))
         if not eset:
             return query
         top = max(t.weight for t in eset)
@@ -243,7 +247,7 @@ class XapianReader:
             frequency = self.db.get_termfreq(form)
             if frequency > RARE_DOC_FREQUENCY:
                 continue
-            candidate = self.db.get_spelling_suggestion(lower, 2).decode("utf-8")
+            candidate = self._spelling(lower, deadline)
             candidate_form = a.analyzed(candidate) if candidate else None
             if (
                 candidate
@@ -253,6 +257,22 @@ class XapianReader:
             ):
                 suggestion = _replace_word(suggestion, word, candidate)
         return suggestion.lower() if suggestion != q else None
+
+    def _spelling(self, word: str, deadline: Deadline) -> str | None:
+        """The indexed word nearest ``word`` (at most 2 edits), the most frequent of
+        the nearest, from the words as written that start with its first letter."""
+        best: tuple[int, int, str] | None = None
+        for item in self.db.allterms(a.SPELLING + word[:1]):
+            if deadline.passed():
+                return None
+            candidate = item.term.decode("utf-8")[len(a.SPELLING) :]
+            if candidate == word or abs(len(candidate) - len(word)) > SPELLING_EDITS:
+                continue
+            edits = edit_distance(candidate, word, SPELLING_EDITS)
+            if edits <= SPELLING_EDITS:
+                key = (edits, -int(item.termfreq), candidate)
+                best = key if best is None or key < best else best
+        return best[2] if best else None
 
 
 class _AllText(xapian.ExpandDecider):
@@ -264,9 +284,10 @@ class _AllText(xapian.ExpandDecider):
 
 def _enquire(db: xapian.Database) -> xapian.Enquire:
     """An enquire with BM25 as the Whoosh engine sets it (k1 1.2, b 0.75), measured
-    on the judged collections (README, "Relevance")."""
+    on the judged collections (README, "Relevance"), equal scores ordered by id."""
     enquire = xapian.Enquire(db)
     enquire.set_weighting_scheme(xapian.BM25Weight(BM25_K1, 0, 1, BM25_B, 0.5))
+    enquire.set_sort_by_relevance_then_value(a.ID_SLOT, False)
     return enquire
 
 

@@ -1,9 +1,10 @@
 """Writing Xapian databases: a whole new one, or one atomic commit into the served one.
 
 A document holds the article as JSON data, prefixed terms with positions for the
-text fields, boolean terms for id, people, date and story, and value slots for
-sorting and facets. Xapian's commit is atomic: a failed one leaves the last
-revision as it was, and the writer is closed so its lock goes.
+text fields, boolean terms for id, people, date, story and the body's words as
+written (for suggestions), and value slots for sorting and facets. Xapian's
+commit is atomic: a failed one leaves the last revision as it was, and the writer
+is closed so its lock goes.
 """
 
 from __future__ import annotations
@@ -50,7 +51,11 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
                 doc.add_posting(form, position + people_position, a.ALL_TEXT_WDF["people"])
         people_position += 1  # no phrase across two people
         doc.add_term(a.PERSON + name)  # weighted: similar() ranks by shared people
+    for word in a.spelling_words(article.body):
+        doc.add_boolean_term(a.SPELLING + word)
     doc.add_boolean_term(a.ID + article.id)
+    doc.add_value(a.ID_SLOT, article.id)
+    doc.add_value(a.DATE_ID_SLOT, f"{article.date or ''} {article.id}")
     doc.add_boolean_term(a.STORY + (article.story or article.id))
     doc.add_value(a.STORY_SLOT, article.story or article.id)
     if article.date:
@@ -86,11 +91,11 @@ def build(path: Path, articles: Iterable[tuple[Article, bytes]]) -> None:
     try:
         for article, minhash in articles:
             db.replace_document(a.ID + article.id, document(article, minhash))
-            _add_spellings(db, article)
             expected += 1
             canary = canary or next(iter(a.text_terms(article.title)), None)
             if expected % COMMIT_EVERY == 0:
                 db.commit()
+        db.set_metadata(a.FORMAT_KEY, a.FORMAT)
         db.commit()
     finally:
         db.close()
@@ -106,7 +111,6 @@ def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Articl
             db.delete_document(a.ID + doc_id)
         for article, minhash in articles:
             db.replace_document(a.ID + article.id, document(article, minhash))
-            _add_spellings(db, article)
         db.commit_transaction()
     except BaseException:
         with contextlib.suppress(xapian.Error):
@@ -114,12 +118,6 @@ def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Articl
         raise
     finally:
         db.close()
-
-
-def _add_spellings(db: xapian.WritableDatabase, article: Article) -> None:
-    for word in a.words(article.body):
-        if word not in a.STOP_WORDS and len(word) > 2 and word.isalpha():
-            db.add_spelling(word)
 
 
 def _check(path: Path, expected: int, canary: str | None) -> None:
@@ -135,3 +133,11 @@ def _check(path: Path, expected: int, canary: str | None) -> None:
             f"new index generation failed its check ({count} of {expected} documents, "
             f"canary term {'found' if hit else 'missed'}); the served index is unchanged"
         )
+
+
+def is_current_format(path: Path) -> bool:
+    db = xapian.Database(str(path))
+    try:
+        return bool(db.get_metadata(a.FORMAT_KEY).decode("utf-8") == a.FORMAT)
+    finally:
+        db.close()

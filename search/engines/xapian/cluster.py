@@ -1,0 +1,330 @@
+"""A Xapian index spread over shards of replicas, each served by ``xapian-tcpsrv``.
+
+Reads use Xapian's remote backend: each shard is opened (``remote_open``) on the
+first of its replicas that answers with the cluster's newest commit, and the
+shards are searched as one database (``add_database``), so term statistics are
+global and every search is the single-database reader's (``XapianReader``). A
+replica that stops answering mid-request is replaced by the next one of its shard
+and the request runs again within its deadline; a shard with no replica left is
+503 ``shard_unavailable``, never a partial answer.
+
+Writes go through the same servers (``xapian-tcpsrv --writable``,
+``remote_open_writable``): the reindex writes every replica itself, one
+transaction each, so a replica holds all of a run's changes or none of them. Each
+run stamps its number into the metadata of every replica it writes
+(``search.commit``); a replica that missed a run (down, or added later) has a lower
+number, is stale, and is never served until a full rebuild rewrites it. Xapian's
+remote servers allow one writer per database, so two reindexes cannot interleave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import xapian
+
+from search.deadline import Deadline
+from search.documents import Article
+from search.engines.base import Failover, Match, Matches, StoredDoc
+from search.engines.xapian import analysis as a
+from search.engines.xapian.reader import XapianReader
+from search.engines.xapian.writer import document
+from search.errors import LockHeld, ShardUnavailable
+from search.query import SearchRequest
+from search.shards import Replica, Shards
+
+T = TypeVar("T")
+COMMIT_KEY = "search.commit"
+BUILT_KEY = "search.built_at"
+CONNECT_TIMEOUT_S = 1.0
+# A request retries on another replica at most this often (and within its deadline).
+ATTEMPTS = 3
+
+
+@dataclass
+class ReplicaState:
+    """What one replica answered when the cluster was last opened."""
+
+    shard: int
+    replica: Replica
+    state: str  # serving, standby, stale or down
+    commit: int | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {"replica": str(self.replica), "state": self.state}
+        if self.commit is not None:
+            shown["commit"] = self.commit
+        if self.error:
+            shown["error"] = self.error
+        return shown
+
+
+def _open(replica: Replica, timeout_s: float, writable: bool = False) -> xapian.Database:
+    opener = xapian.remote_open_writable if writable else xapian.remote_open
+    return opener(
+        replica.host,
+        replica.port,
+        int(timeout_s * 1000),
+        int(min(timeout_s, CONNECT_TIMEOUT_S) * 1000),
+    )
+
+
+def _commit_of(db: xapian.Database) -> int:
+    value = db.get_metadata(COMMIT_KEY)
+    return int(value) if value else 0
+
+
+def _probe(shard: int, replica: Replica, timeout_s: float) -> tuple[ReplicaState, Any]:
+    """The replica's state and an open database on it (None when it does not answer)."""
+    try:
+        db = _open(replica, timeout_s)
+        return ReplicaState(shard, replica, "standby", _commit_of(db)), db
+    except xapian.Error as exc:
+        return ReplicaState(shard, replica, "down", error=_reason(exc)), None
+
+
+def probe_all(shards: Shards, timeout_s: float) -> list[list[tuple[ReplicaState, Any]]]:
+    return [
+        [_probe(number, replica, timeout_s) for replica in replicas]
+        for number, replicas in enumerate(shards.replicas)
+    ]
+
+
+def _reason(exc: xapian.Error) -> str:
+    return str(exc).split(" (context:")[0]
+
+
+class ClusterReader(XapianReader):
+    """All shards as one snapshot, failing over between replicas."""
+
+    def __init__(
+        self, shards: Shards, timeout_s: float, on_failover: Failover | None = None
+    ) -> None:
+        self.shards = shards
+        self.timeout_s = timeout_s
+        self.on_failover = on_failover
+        self.states: list[ReplicaState] = []
+        self.missing: list[int] = []
+        self.commit = 0
+        self.db = xapian.Database()
+        self._people = None
+        self._connect()
+
+    def _connect(self) -> None:
+        """Serve each shard from its first replica with the newest commit; a replica
+        served before and not now is a failover."""
+        before = self._serving()
+        probed = probe_all(self.shards, self.timeout_s)
+        newest = _newest(state for shard in probed for state, _ in shard)
+        combined = xapian.Database()
+        states: list[ReplicaState] = []
+        missing: list[int] = []
+        for number, shard in enumerate(probed):
+            chosen = None
+            for state, db in shard:
+                if db is not None and (state.commit or 0) < newest:
+                    state.state = "stale"
+                elif db is not None and chosen is None:
+                    chosen, state.state = db, "serving"
+                if db is not None and db is not chosen:
+                    db.close()
+                states.append(state)
+            if chosen is None:
+                missing.append(number)
+            else:
+                combined.add_database(chosen)
+        self.db.close()
+        self.db, self.states, self.missing, self.commit = combined, states, missing, newest
+        self._people = None  # document numbers may differ on another replica
+        for lost, replica in sorted(before - self._serving(), key=str):
+            if self.on_failover is not None:
+                self.on_failover(lost, str(replica))
+
+    def _serving(self) -> set[tuple[int, Replica]]:
+        return {(s.shard, s.replica) for s in self.states if s.state == "serving"}
+
+    def _require(self) -> None:
+        """Raises ShardUnavailable while a shard has no replica to serve it."""
+        if self.missing:
+            self._connect()
+        if self.missing:
+            raise ShardUnavailable(
+                "; ".join(
+                    f"shard {number}: no replica answers with the latest articles ("
+                    + ", ".join(f"{s.replica} {s.state}" for s in self.states if s.shard == number)
+                    + ")"
+                    for number in self.missing
+                )
+            )
+
+    def _failing_over(self, call: Callable[[], T], deadline: Deadline) -> T:
+        """``call``, again on other replicas when one stops answering."""
+        self._require()
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return call()
+            except (xapian.NetworkError, xapian.DatabaseModifiedError) as exc:
+                if attempt == ATTEMPTS or deadline.passed():
+                    raise ShardUnavailable(f"replicas stopped answering: {_reason(exc)}") from exc
+                self._connect()
+                self._require()
+        raise AssertionError("unreachable")
+
+    def _deadline(self) -> Deadline:
+        return Deadline.after(self.timeout_s)
+
+    def search(self, request: SearchRequest, deadline: Deadline) -> Matches:
+        run = super().search
+        return self._failing_over(lambda: run(request, deadline), deadline)
+
+    def document(self, doc_id: str) -> Article | None:
+        run = super().document
+        return self._failing_over(lambda: run(doc_id), self._deadline())
+
+    def similar(self, article: Article, limit: int) -> list[Match]:
+        run = super().similar
+        return self._failing_over(lambda: run(article, limit), self._deadline())
+
+    def doc_count(self) -> int:
+        run = super().doc_count
+        return self._failing_over(run, self._deadline())
+
+    def stored_docs(self) -> list[StoredDoc]:
+        run = super().stored_docs
+        return self._failing_over(run, Deadline.after(max(self.timeout_s, 600.0)))
+
+    def stats(self) -> dict[str, Any]:
+        built = 0.0
+        with contextlib.suppress(xapian.Error, ValueError):
+            built = float(self.db.get_metadata(BUILT_KEY) or 0)
+        return {
+            "commit": self.commit,
+            "built_at": built,
+            "shards": [
+                {
+                    "shard": number,
+                    "replicas": [s.as_dict() for s in self.states if s.shard == number],
+                }
+                for number in range(len(self.shards))
+            ],
+        }
+
+    def is_current(self) -> bool:
+        """Whether every shard is served and none has a newer commit; a shard that
+        was missing is looked for again, so the service recovers by itself."""
+        if self.missing:
+            return False
+        try:
+            return not self.db.reopen()
+        except xapian.Error:
+            return False
+
+    def refreshed(self) -> ClusterReader:
+        self._connect()
+        return self
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _newest(states: Iterable[ReplicaState]) -> int:
+    return max((state.commit or 0 for state in states), default=0)
+
+
+def replica_states(shards: Shards, timeout_s: float) -> list[ReplicaState]:
+    """Every replica's state, its connection closed again."""
+    states = []
+    for shard in probe_all(shards, timeout_s):
+        for state, db in shard:
+            if db is not None:
+                db.close()
+            states.append(state)
+    return states
+
+
+def newest_commit(shards: Shards, timeout_s: float) -> int:
+    """The highest run number any replica holds (0 for a cluster never written)."""
+    return _newest(replica_states(shards, timeout_s))
+
+
+def write(
+    shards: Shards,
+    delete_ids: Iterable[str],
+    articles: Iterable[tuple[Article, bytes]],
+    full: bool,
+    timeout_s: float,
+) -> list[str]:
+    """Write one run into every replica that can take it; what could not be written.
+
+    A full run makes each replica hold exactly ``articles`` of its shard (stale
+    replicas included, so they catch up); an incremental one deletes and adds in
+    replicas that hold the newest commit, and leaves stale ones for a full rebuild.
+
+    Raises:
+        LockHeld: another reindex is writing a replica.
+    """
+    states = replica_states(shards, timeout_s)
+    newest = _newest(states)
+    per_shard: list[list[tuple[Article, bytes]]] = [[] for _ in shards.replicas]
+    for article, minhash in articles:
+        per_shard[shards.shard_of(article.id)].append((article, minhash))
+    deletions: list[list[str]] = [[] for _ in shards.replicas]
+    for doc_id in delete_ids:
+        deletions[shards.shard_of(doc_id)].append(doc_id)
+    missed = []
+    for state in states:
+        where = f"{state.replica} (shard {state.shard})"
+        if state.state == "down":
+            missed.append(f"{where}: {state.error}")
+        elif not full and (state.commit or 0) < newest:
+            missed.append(f"{where}: stale, it missed an earlier run")
+        else:
+            try:
+                _write_replica(
+                    state.replica, deletions[state.shard], per_shard[state.shard], full,
+                    newest + 1, timeout_s,
+                )  # fmt: skip
+            except xapian.DatabaseLockError as exc:
+                raise LockHeld(f"another reindex is writing {where}; wait for it") from exc
+            except xapian.Error as exc:
+                missed.append(f"{where}: {_reason(exc)}")
+    return missed
+
+
+def _write_replica(
+    replica: Replica,
+    delete_ids: list[str],
+    articles: list[tuple[Article, bytes]],
+    full: bool,
+    commit: int,
+    timeout_s: float,
+) -> None:
+    """One transaction on one replica: all of it is committed, or none."""
+    db = _open(replica, max(timeout_s, 60.0), writable=True)
+    try:
+        db.begin_transaction()
+        if full:
+            keep = {a.ID + article.id for article, _ in articles}
+            for term in [item.term.decode("utf-8") for item in db.allterms(a.ID)]:
+                if term not in keep:
+                    db.delete_document(term)
+        for doc_id in delete_ids:
+            db.delete_document(a.ID + doc_id)
+        for article, minhash in articles:
+            db.replace_document(a.ID + article.id, document(article, minhash))
+        db.set_metadata(a.FORMAT_KEY, a.FORMAT)
+        db.set_metadata(COMMIT_KEY, str(commit))
+        db.set_metadata(BUILT_KEY, str(time.time()))
+        db.commit_transaction()
+    except BaseException:
+        with contextlib.suppress(xapian.Error):
+            db.cancel_transaction()
+        raise
+    finally:
+        with contextlib.suppress(xapian.Error):
+            db.close()

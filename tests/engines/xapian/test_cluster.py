@@ -1,0 +1,175 @@
+"""The Xapian engine over shards of real ``xapian-tcpsrv`` replicas: the same answers
+as one database, failover, and runs that miss a replica."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xapian
+
+from search.cluster import ClusterStore
+from search.engines.xapian.servers import LocalCluster
+from search.errors import LockHeld, ReplicasMissed, ShardUnavailable
+from search.indexer import Indexer
+from search.people import PersonFinder
+from search.query import parse_request
+from search.searcher import SearchService
+from search.store import IndexStore
+from tests.conftest import SAMPLE_A, make_corpus
+
+TIME_LIMIT_S = 2.0
+REQUESTS: list[dict[str, Any]] = [
+    {"q": "paris"},
+    {"q": "Paris Declaration", "collapse": "true", "facets": "people,month,year"},
+    {"q": ""},
+    {"q": "", "sort": "-date", "per_page": "5", "page": "2"},
+    {"q": "budget OR tax", "sort": "date"},
+    {"q": '"paris declaration"'},
+    {"q": "people:starmer -kushner"},
+    {"q": "gottemoell*"},
+    {"q": "gotemoeller~"},
+    {"q": "date:[2025-01-01 TO 2025-12-31]"},
+    {"q": "paris", "people": "Emmanuel Macron", "from": "2024-01-01"},
+    {"q": "where did the leaders sign the declaration", "match": "any"},
+    {"q": "Kushnr"},
+    {"q": "election", "facets": "people"},
+]
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory, corpus: Path, finder: PersonFinder) -> Any:
+    path = tmp_path_factory.mktemp("single") / "index"
+    Indexer(IndexStore(path), finder, engine="xapian").reindex([corpus])
+    service = SearchService(IndexStore(path), cache_size=0)
+    yield service
+    service.close()
+
+
+def _shown(service: SearchService, params: dict[str, Any]) -> dict[str, Any]:
+    shown = service.search(parse_request(params)).as_dict()
+    shown.pop("took_ms")
+    return shown
+
+
+def test_shards_answer_exactly_as_one_database(
+    cluster: Any, sharded_index: Path, single: Any
+) -> None:
+    sharded = SearchService(
+        ClusterStore(sharded_index, cluster.shards, "xapian", TIME_LIMIT_S), cache_size=0
+    )
+    try:
+        for params in REQUESTS:
+            assert _shown(sharded, params) == _shown(single, params), params
+        assert sharded.document(SAMPLE_A) == single.document(SAMPLE_A)
+        assert (
+            sharded.similar(SAMPLE_A).as_dict()["hits"]
+            == single.similar(SAMPLE_A).as_dict()["hits"]
+        )
+        assert _shown(sharded, {"q": "Kushnr"})["suggestion"] == "kushner"
+    finally:
+        sharded.close()
+
+
+class Running:
+    """A cluster of its own (these tests kill replicas) with a service over it."""
+
+    def __init__(self, folder: Path, finder: PersonFinder) -> None:
+        self.cluster = LocalCluster(folder / "cluster", shards=2, replicas=2)
+        self.shards = self.cluster.start()
+        self.corpus = make_corpus(folder / "corpus")
+        self.store = ClusterStore(folder / "index", self.shards, "xapian", TIME_LIMIT_S)
+        self.indexer = Indexer(self.store, finder)
+        self.indexer.reindex([self.corpus])
+        self.failovers: list[tuple[int, str]] = []
+        self.service = SearchService(
+            ClusterStore(
+                folder / "index", self.shards, "xapian", TIME_LIMIT_S,
+                on_failover=lambda shard, replica: self.failovers.append((shard, replica)),
+            ),
+            cache_size=0, refresh_interval_s=0.0,
+        )  # fmt: skip
+
+    def total(self, q: str) -> int:
+        return self.service.search(parse_request({"q": q})).total
+
+    def states(self) -> list[list[str]]:
+        shards = self.service.stats()["shards"]
+        return [[replica["state"] for replica in shard["replicas"]] for shard in shards]
+
+    def add_article(self, doc_id: str, text: str) -> None:
+        record = {"id": doc_id, "title": text, "body": text, "people": []}
+        with (self.corpus / "wire.jsonl").open("a") as out:
+            out.write(json.dumps(record) + "\n")
+
+
+@pytest.fixture
+def running(tmp_path: Path, finder: PersonFinder) -> Iterator[Running]:
+    it = Running(tmp_path, finder)
+    yield it
+    it.service.close()
+    it.cluster.stop()
+
+
+def _unavailable_within_the_limit(running: Running, q: str) -> ShardUnavailable:
+    started = time.monotonic()
+    with pytest.raises(ShardUnavailable) as raised:
+        running.total(q)
+    assert time.monotonic() - started < TIME_LIMIT_S
+    return raised.value
+
+
+def test_a_dead_replica_fails_over_and_a_dead_shard_is_unavailable_until_it_returns(
+    running: Running,
+) -> None:
+    before = running.total("paris")
+    running.cluster.kill(0, 0)
+    assert running.total("paris") == before
+    assert running.failovers == [(0, str(running.shards.replicas[0][0]))]
+    assert running.states()[0] == ["down", "serving"]
+    running.cluster.kill(0, 1)
+    error = _unavailable_within_the_limit(running, "paris")
+    assert "shard 0" in str(error) and error.code == "shard_unavailable"
+    running.cluster.restart(0, 1)
+    assert running.total("paris") == before  # the same service, no restart
+    running.cluster.restart(0, 0)
+
+
+def test_a_run_that_misses_a_replica_names_it_and_never_serves_it_stale(
+    running: Running,
+) -> None:
+    doc_id = next(f"late-{n}" for n in range(100) if running.shards.shard_of(f"late-{n}") == 1)
+    running.add_article(doc_id, "Zanzibar ferry timetable changes")
+    running.cluster.kill(1, 1)
+    with pytest.raises(ReplicasMissed) as raised:
+        running.indexer.reindex([running.corpus])
+    assert str(running.shards.replicas[1][1]) in str(raised.value)
+    running.cluster.restart(1, 1)
+    assert running.total("zanzibar") == 1
+    assert running.states()[1] == ["serving", "stale"]
+    # The only replica with the run is gone: the stale one is not served instead.
+    running.cluster.kill(1, 0)
+    _unavailable_within_the_limit(running, "zanzibar")
+    running.cluster.restart(1, 0)
+    # An incremental run leaves it stale; a full one rewrites it.
+    running.add_article("later", "Kilimanjaro weather report")
+    with pytest.raises(ReplicasMissed, match="stale"):
+        running.indexer.reindex([running.corpus])
+    running.indexer.reindex([running.corpus], full=True)
+    running.cluster.kill(1, 0)
+    assert running.total("zanzibar") == running.total("kilimanjaro") == 1
+    assert running.states()[1] == ["down", "serving"]
+
+
+def test_one_writer_at_a_time(running: Running) -> None:
+    replica = running.shards.replicas[0][0]
+    writer = xapian.remote_open_writable(replica.host, replica.port)
+    try:
+        with pytest.raises(LockHeld, match=str(replica)):
+            running.indexer.reindex([running.corpus], full=True)
+    finally:
+        writer.close()
