@@ -91,7 +91,9 @@ def record_index(stats: dict[str, Any]) -> None:
     DOCUMENTS.set(stats["documents"])
     COMMIT.set(stats["commit"])
     LAST_REINDEX.set(dt.datetime.fromisoformat(stats["built_at"]).timestamp())
-    GENERATION.set(int(str(stats["generation"]).removeprefix("gen-")) / 1e9)
+    generation = str(stats["generation"])
+    if generation.startswith("gen-"):  # a sharded index has no local generations
+        GENERATION.set(int(generation.removeprefix("gen-")) / 1e9)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -136,7 +136,7 @@ ERROR_MEANINGS = {
     414: "uri_too_long: the request line is over 8,190 bytes",
     431: "headers_too_large",
     500: "internal_error (logged; no detail is sent)",
-    503: "index_unavailable or search_timeout",
+    503: "index_unavailable, search_timeout or shard_unavailable",
 }
 # What any route can answer, from the server itself.
 SERVER_ERRORS = (400, 408, 414, 431, 500)
@@ -195,8 +195,18 @@ def document() -> dict[str, Any]:
                 "Up to 10 related articles", results, 404, 503, parameters=[ID_PARAMETER]
             ),
             "/health": _get("Liveness", _json(OBJECT, '{"status": "ok"}')),
-            "/ready": _get("Readiness: an index is open", _json(OBJECT, "Ready."), 503),
-            "/stats": _get("Index statistics", _json(OBJECT, "Counts, generation, size."), 503),
+            "/ready": _get(
+                "Readiness: an index is open",
+                _json(OBJECT, "Ready (and, for a sharded index, each shard's replicas)."),
+                503,
+            ),
+            "/stats": _get(
+                "Index statistics",
+                _json(
+                    OBJECT, "Counts, generation, size; for a sharded index each replica's state."
+                ),
+                503,
+            ),
             "/openapi.json": _get("This document", _json(OBJECT, "OpenAPI 3 document.")),
             "/": _page(),
             "/metrics": _get(

@@ -93,9 +93,10 @@ class ReadyResource:
         self.service = service
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        if not self.service.ready():
+        parts = self.service.ready()
+        if parts is None:
             raise IndexUnavailable("no index is open yet: run search-reindex")
-        resp.media = {"status": "ready"}
+        resp.media = {"status": "ready", **parts}
 
 
 @with_head

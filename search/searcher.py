@@ -119,12 +119,17 @@ class SearchService:
     def _deadline(self) -> Deadline:
         return Deadline.after(self.time_limit_s)
 
-    def ready(self) -> bool:
+    def ready(self) -> dict[str, Any] | None:
+        """None until an index can be served; then what ``/ready`` shows of it: for a
+        cluster, each shard's replicas (a shard with none answering raises
+        ShardUnavailable, naming them)."""
         try:
             with self._serving(self._deadline()) as view:
-                return view.reader.doc_count() >= 0
+                view.reader.doc_count()
+                facts = view.reader.stats()
+                return {"shards": facts["shards"]} if "shards" in facts else {}
         except IndexUnavailable:
-            return False
+            return None
 
     def search(self, request: SearchRequest) -> Results:
         """Run one search request, all of it within the time limit.

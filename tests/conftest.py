@@ -171,6 +171,10 @@ class Server:
         query = urllib.parse.urlencode(params or {}, doseq=True)
         return get_json(f"{self.url}{path}?{query}" if query else self.url + path)
 
+    def get_text(self, path: str) -> str:
+        with urllib.request.urlopen(self.url + path, timeout=10.0) as response:
+            return str(response.read().decode())
+
     def wait_until_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

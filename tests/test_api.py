@@ -188,8 +188,10 @@ def test_documents_and_similar(client: Server) -> None:
 
 def test_operational_endpoints(client: Server, engine: str) -> None:
     assert client.get("/health") == (200, {"status": "ok"})
-    assert client.get("/ready") == (200, {"status": "ready"})
+    status, ready = client.get("/ready")
+    assert status == 200 and ready["status"] == "ready"
     stats = client.get("/stats")[1]
+    assert ready.get("shards") == stats.get("shards")
     assert stats["documents"] == 17 and stats["engine"] == engine and stats["commit"] >= 1
     if "shards" in stats:
         # On other machines: the state of each replica instead of a size on disk.
