@@ -78,14 +78,17 @@ class SearchService:
             self._open.close()
             self._open = None
 
-    def _current(self) -> _Open:
-        """The up-to-date view; looks for a new generation or commit at most every interval.
+    def _current(self, checked: bool = False) -> _Open:
+        """The up-to-date view; looks for a new generation or commit at most every
+        interval, or now when ``checked`` (what ``/ready`` and ``/stats`` report must
+        be true now: a replica that died since the last look is seen dead).
 
         Raises:
             IndexUnavailable: nothing has been built yet.
         """
         now = time.monotonic()
-        if self._open is not None and now - self._checked < self.refresh_interval_s:
+        fresh_enough = now - self._checked < self.refresh_interval_s
+        if self._open is not None and fresh_enough and not checked:
             return self._open
         self._checked = now
         name = self.store.current_name()
@@ -101,8 +104,8 @@ class SearchService:
         return opened
 
     @contextlib.contextmanager
-    def _serving(self, deadline: Deadline) -> Iterator[_Open]:
-        """The current view, used by this thread alone until the block ends.
+    def _serving(self, deadline: Deadline, checked: bool = False) -> Iterator[_Open]:
+        """The current view (see ``_current``), used by this thread alone until the block ends.
 
         Raises:
             SearchTimeout: other requests held it until the deadline passed.
@@ -112,7 +115,7 @@ class SearchService:
                 f"the server was busy with other searches for {deadline.seconds:g}s; try again"
             )
         try:
-            yield self._current()
+            yield self._current(checked)
         finally:
             self._lock.release()
 
@@ -124,7 +127,7 @@ class SearchService:
         cluster, each shard's replicas (a shard with none answering raises
         ShardUnavailable, naming them)."""
         try:
-            with self._serving(self._deadline()) as view:
+            with self._serving(self._deadline(), checked=True) as view:
                 view.reader.doc_count()
                 facts = view.reader.stats()
                 return {"shards": facts["shards"]} if "shards" in facts else {}
@@ -196,7 +199,7 @@ class SearchService:
     def stats(self) -> dict[str, Any]:
         """Document count, engine, generation and commit, build time, size on disk
         (None when it is on other machines), and each shard's replicas for a cluster."""
-        with self._serving(self._deadline()) as view:
+        with self._serving(self._deadline(), checked=True) as view:
             facts = view.reader.stats()
             built = dt.datetime.fromtimestamp(facts.pop("built_at"), dt.UTC)
             return {

@@ -62,9 +62,9 @@ class XapianCluster:
         return cluster.ClusterReader(self.shards, self.timeout_s, on_failover)
 
     def newest_commit(self) -> int:
-        return cluster.newest_commit(self.shards, self.timeout_s)
+        return cluster.newest_commit(self.shards)
 
     def write(
         self, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]], full: bool
     ) -> list[str]:
-        return cluster.write(self.shards, delete_ids, articles, full, self.timeout_s)
+        return cluster.write(self.shards, delete_ids, articles, full)

@@ -40,7 +40,11 @@ from search.shards import Replica, Shards
 T = TypeVar("T")
 COMMIT_KEY = "search.commit"
 BUILT_KEY = "search.built_at"
-CONNECT_TIMEOUT_S = 1.0
+# A replica that answers at all greets within milliseconds; one that does not (down,
+# or hung) is given up on after this, so that failing over fits in a request.
+PROBE_TIMEOUT_S = 0.25
+# Writes are not bounded by a request's deadline.
+WRITE_TIMEOUT_S = 600.0
 # A request retries on another replica at most this often (and within its deadline).
 ATTEMPTS = 3
 
@@ -65,12 +69,14 @@ class ReplicaState:
 
 
 def _open(replica: Replica, timeout_s: float, writable: bool = False) -> xapian.Database:
+    """A connection whose every call gives up after ``timeout_s`` (opening included:
+    a hung server accepts the connection but never greets)."""
     opener = xapian.remote_open_writable if writable else xapian.remote_open
     return opener(
         replica.host,
         replica.port,
         int(timeout_s * 1000),
-        int(min(timeout_s, CONNECT_TIMEOUT_S) * 1000),
+        int(min(timeout_s, PROBE_TIMEOUT_S) * 1000),
     )
 
 
@@ -79,19 +85,26 @@ def _commit_of(db: xapian.Database) -> int:
     return int(value) if value else 0
 
 
-def _probe(shard: int, replica: Replica, timeout_s: float) -> tuple[ReplicaState, Any]:
-    """The replica's state and an open database on it (None when it does not answer)."""
+def _probe(shard: int, replica: Replica) -> ReplicaState:
+    """The replica's state, on a connection of its own with a short timeout."""
     try:
-        db = _open(replica, timeout_s)
-        return ReplicaState(shard, replica, "standby", _commit_of(db)), db
+        db = _open(replica, PROBE_TIMEOUT_S)
     except xapian.Error as exc:
-        return ReplicaState(shard, replica, "down", error=_reason(exc)), None
+        return ReplicaState(shard, replica, "down", error=_reason(exc))
+    try:
+        return ReplicaState(shard, replica, "standby", _commit_of(db))
+    except xapian.Error as exc:
+        return ReplicaState(shard, replica, "down", error=_reason(exc))
+    finally:
+        db.close()
 
 
-def probe_all(shards: Shards, timeout_s: float) -> list[list[tuple[ReplicaState, Any]]]:
+def replica_states(shards: Shards) -> list[ReplicaState]:
+    """Every replica's state, shard by shard."""
     return [
-        [_probe(number, replica, timeout_s) for replica in replicas]
+        _probe(number, replica)
         for number, replicas in enumerate(shards.replicas)
+        for replica in replicas
     ]
 
 
@@ -117,23 +130,24 @@ class ClusterReader(XapianReader):
 
     def _connect(self) -> None:
         """Serve each shard from its first replica with the newest commit; a replica
-        served before and not now is a failover."""
+        served before and not now is a failover. A serving connection's calls give up
+        after half the time limit, so a hung replica leaves time for the next one."""
         before = self._serving()
-        probed = probe_all(self.shards, self.timeout_s)
-        newest = _newest(state for shard in probed for state, _ in shard)
+        states = replica_states(self.shards)
+        newest = _newest(states)
         combined = xapian.Database()
-        states: list[ReplicaState] = []
         missing: list[int] = []
-        for number, shard in enumerate(probed):
+        for number in range(len(self.shards)):
             chosen = None
-            for state, db in shard:
-                if db is not None and (state.commit or 0) < newest:
+            for state in (s for s in states if s.shard == number and s.state != "down"):
+                if (state.commit or 0) < newest:
                     state.state = "stale"
-                elif db is not None and chosen is None:
-                    chosen, state.state = db, "serving"
-                if db is not None and db is not chosen:
-                    db.close()
-                states.append(state)
+                elif chosen is None:
+                    try:
+                        chosen = _open(state.replica, self.timeout_s / 2)
+                        state.state = "serving"
+                    except xapian.Error as exc:
+                        state.state, state.error = "down", _reason(exc)
             if chosen is None:
                 missing.append(number)
             else:
@@ -171,8 +185,12 @@ class ClusterReader(XapianReader):
             except (xapian.NetworkError, xapian.DatabaseModifiedError) as exc:
                 if attempt == ATTEMPTS or deadline.passed():
                     raise ShardUnavailable(f"replicas stopped answering: {_reason(exc)}") from exc
+                before = self._serving()
                 self._connect()
                 self._require()
+                if isinstance(exc, xapian.NetworkTimeoutError) and self._serving() == before:
+                    # Every replica still answers: the search itself was too slow.
+                    raise deadline.timeout() from exc
         raise AssertionError("unreachable")
 
     def _deadline(self) -> Deadline:
@@ -236,20 +254,9 @@ def _newest(states: Iterable[ReplicaState]) -> int:
     return max((state.commit or 0 for state in states), default=0)
 
 
-def replica_states(shards: Shards, timeout_s: float) -> list[ReplicaState]:
-    """Every replica's state, its connection closed again."""
-    states = []
-    for shard in probe_all(shards, timeout_s):
-        for state, db in shard:
-            if db is not None:
-                db.close()
-            states.append(state)
-    return states
-
-
-def newest_commit(shards: Shards, timeout_s: float) -> int:
+def newest_commit(shards: Shards) -> int:
     """The highest run number any replica holds (0 for a cluster never written)."""
-    return _newest(replica_states(shards, timeout_s))
+    return _newest(replica_states(shards))
 
 
 def write(
@@ -257,7 +264,6 @@ def write(
     delete_ids: Iterable[str],
     articles: Iterable[tuple[Article, bytes]],
     full: bool,
-    timeout_s: float,
 ) -> list[str]:
     """Write one run into every replica that can take it; what could not be written.
 
@@ -268,7 +274,7 @@ def write(
     Raises:
         LockHeld: another reindex is writing a replica.
     """
-    states = replica_states(shards, timeout_s)
+    states = replica_states(shards)
     newest = _newest(states)
     per_shard: list[list[tuple[Article, bytes]]] = [[] for _ in shards.replicas]
     for article, minhash in articles:
@@ -287,7 +293,7 @@ def write(
             try:
                 _write_replica(
                     state.replica, deletions[state.shard], per_shard[state.shard], full,
-                    newest + 1, timeout_s,
+                    newest + 1,
                 )  # fmt: skip
             except xapian.DatabaseLockError as exc:
                 raise LockHeld(f"another reindex is writing {where}; wait for it") from exc
@@ -302,10 +308,9 @@ def _write_replica(
     articles: list[tuple[Article, bytes]],
     full: bool,
     commit: int,
-    timeout_s: float,
 ) -> None:
     """One transaction on one replica: all of it is committed, or none."""
-    db = _open(replica, max(timeout_s, 60.0), writable=True)
+    db = _open(replica, WRITE_TIMEOUT_S, writable=True)
     try:
         db.begin_transaction()
         if full:

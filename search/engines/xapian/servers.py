@@ -91,6 +91,13 @@ class LocalCluster:
         """Stop one replica at once (SIGKILL to its group), as a crash would."""
         self._stop(self.servers[shard][replica], signal.SIGKILL)
 
+    def pause(self, shard: int, replica: int, paused: bool = True) -> None:
+        """Freeze one replica (SIGSTOP to its group), as a hung machine would look:
+        connections are accepted, nothing is answered; ``paused=False`` thaws it."""
+        process = self.servers[shard][replica].process
+        if process is not None:
+            os.killpg(process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop every server cleanly (SIGTERM, then SIGKILL past a few seconds)."""
         for shard in self.servers:
@@ -103,6 +110,7 @@ class LocalCluster:
         if process is None:
             return
         with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGCONT)  # a paused server cannot stop
             os.killpg(process.pid, sig)
         try:
             process.wait(timeout=STOP_TIMEOUT_S)

@@ -139,6 +139,18 @@ def test_a_dead_replica_fails_over_and_a_dead_shard_is_unavailable_until_it_retu
     running.cluster.restart(0, 0)
 
 
+def test_a_hung_replica_is_skipped_within_the_time_limit(running: Running) -> None:
+    before = running.total("paris")
+    running.cluster.pause(0, 0)
+    try:
+        started = time.monotonic()
+        assert running.total("paris") == before
+        assert time.monotonic() - started < TIME_LIMIT_S
+        assert running.states()[0] == ["down", "serving"]
+    finally:
+        running.cluster.pause(0, 0, paused=False)
+
+
 def test_a_run_that_misses_a_replica_names_it_and_never_serves_it_stale(
     running: Running,
 ) -> None:
