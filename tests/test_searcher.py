@@ -24,8 +24,8 @@ def test_similar_reads_one_generation_even_when_a_new_one_is_published(
     service = SearchService(store, refresh_interval_s=0.0, cache_size=0)
     looked = service._current
 
-    def current_then_rebuild() -> object:
-        view = looked()
+    def current_then_rebuild(checked: bool = False) -> object:
+        view = looked(checked)
         if not rebuilt:
             rebuilt.append(True)
             (source / "bbc" / "politics" / "001.txt").unlink()
