@@ -193,3 +193,44 @@ def test_hostile_files_are_skipped_and_the_good_ones_indexed(tmp_path: Path) -> 
     remembered = {item["path"]: item["reason"] for item in summary["skipped"]}
     assert remembered["bomb.json.gz"].endswith("(unchanged)")
     assert set(remembered) == set(reasons)
+
+
+def test_search_cluster_serves_a_sharded_reindex_and_stops_its_servers(tmp_path: Path) -> None:
+    """``search-cluster`` prints the spec, ``search-reindex --shards`` writes into it,
+    a replica that is down is named with exit status 4, and SIGTERM stops every server."""
+    cluster = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "cluster", str(tmp_path / "replicas"),
+         "--shards", "2", "--replicas", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert cluster.stdout is not None
+        line = cluster.stdout.readline().strip()
+        assert line.startswith("SEARCH_SHARDS="), cluster.stderr.read()  # type: ignore[union-attr]
+        spec = line.removeprefix("SEARCH_SHARDS=")
+        assert len(spec.split(",")) == 2 and all(len(s.split("|")) == 2 for s in spec.split(","))
+        corpus = make_corpus(tmp_path / "corpus")
+        done = reindex(corpus, "--index", tmp_path / "index", "--shards", spec)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["documents"] == 17
+        down = spec.split(",")[1].split("|")[1]
+        bad = reindex(
+            corpus, "--index", tmp_path / "index", "--shards", spec.replace(down, "127.0.0.1:9")
+        )
+        assert bad.returncode == 0  # nothing changed, nothing to write
+        (corpus / "wire.jsonl").unlink()
+        bad = reindex(
+            corpus, "--index", tmp_path / "index", "--shards", spec.replace(down, "127.0.0.1:9")
+        )
+        assert bad.returncode == 4 and "127.0.0.1:9 (shard 1)" in bad.stderr
+        wrong = reindex(corpus, "--index", tmp_path / "index", "--shards", "nowhere")
+        assert wrong.returncode == 2 and "not host:port" in wrong.stderr
+    finally:
+        cluster.send_signal(signal.SIGTERM)
+        cluster.communicate(timeout=30)
+    assert cluster.returncode == 0
+    ports = [replica.rsplit(":", 1)[1] for shard in spec.split(",") for replica in shard.split("|")]
+    survivors = subprocess.run(
+        ["pgrep", "-f", f"xapian-tcpsrv.*--port {ports[0]}"], capture_output=True
+    )
+    assert survivors.stdout == b""
