@@ -15,6 +15,7 @@ each wrk run lasts ``--seconds``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -28,15 +29,18 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from whoosh import fields, index, qparser
 from whoosh.analysis import StemmingAnalyzer
 
+from search.cluster import open_store
+from search.config import Settings
+from search.engines.xapian.servers import LocalCluster
 from search.query import SearchRequest
 from search.searcher import SearchService
-from search.store import IndexStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -106,10 +110,10 @@ def latencies(run_one: Callable[[str], Any], texts: list[str]) -> dict[str, floa
     return percentiles(samples)
 
 
-def ours_in_process(index_dir: Path, texts: list[str]) -> dict[str, dict[str, float]]:
+def ours_in_process(settings: Settings, texts: list[str]) -> dict[str, dict[str, float]]:
     """The engine's own speed: the result cache is off but for the last row."""
-    service = SearchService(IndexStore(index_dir), time_limit_s=30.0, cache_size=0)
-    cached = SearchService(IndexStore(index_dir), time_limit_s=30.0)
+    service = SearchService(open_store(settings), time_limit_s=30.0, cache_size=0)
+    cached = SearchService(open_store(settings), time_limit_s=30.0)
     try:
         return {
             "ours, 3 fragments": latencies(
@@ -183,11 +187,13 @@ def free_port() -> int:
 class Served:
     """``search-serve`` with 2 workers on a free loopback port."""
 
-    def __init__(self, index_dir: Path, cache_size: int) -> None:
+    def __init__(self, settings: Settings, cache_size: int) -> None:
         self.url = f"http://127.0.0.1:{free_port()}"
         env = dict(os.environ, SEARCH_LOG_LEVEL="warning", SEARCH_RESULT_CACHE=str(cache_size))
+        if settings.shards:
+            env["SEARCH_SHARDS"] = settings.shards
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "search-serve"), "--index", str(index_dir),
+            [str(VENV_BIN / "search-serve"), "--index", str(settings.index_dir),
              "--bind", self.url.removeprefix("http://"), "--workers", "2"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -253,12 +259,12 @@ def parse_wrk(output: str) -> dict[str, float]:
     return figures
 
 
-def over_http(index_dir: Path, texts: list[str], seconds: int, folder: Path) -> dict[str, Any]:
+def over_http(settings: Settings, texts: list[str], seconds: int, folder: Path) -> dict[str, Any]:
     """``/health`` (the ceiling) and the query list, with the result cache off, then on."""
     search_paths = ["/search?" + urllib.parse.urlencode({"q": q}) for q in texts]
     figures: dict[str, Any] = {}
     for cache_size, label in ((0, "`/search`"), (256, "`/search` with the result cache")):
-        served = Served(index_dir, cache_size)
+        served = Served(settings, cache_size)
         try:
             if not figures:
                 figures["ceiling"] = wrk(served.url, ["/health"], seconds, folder)
@@ -281,27 +287,34 @@ def engines_at(spec: str, scale: int) -> list[str]:
 
 
 def bench_scale(
-    scale: int, workdir: Path, seconds: int, texts: list[str], engines: list[str]
+    scale: int,
+    workdir: Path,
+    seconds: int,
+    texts: list[str],
+    engines: list[str],
+    shard_counts: list[int] = [],  # noqa: B006 (never changed)
 ) -> dict[str, Any]:
-    """Every figure of one scale, for each engine on the same corpus in the same run;
-    raw Whoosh where the Whoosh engine runs."""
+    """Every figure of one scale, for each engine on the same corpus in the same run,
+    and for the Xapian engine over each number of shards (one replica each, real
+    ``xapian-tcpsrv`` on loopback); raw Whoosh where the Whoosh engine runs."""
     corpus = workdir / f"corpus{scale}"
     count = make_corpus(corpus, scale)
     result: dict[str, Any] = {"articles": count, "index": {}, "search_ms": {}, "http": {}}
-    for engine in engines:
-        index_dir = workdir / f"index{scale}-{engine}"
-        reindex = [str(VENV_BIN / "search-reindex"), str(corpus), "--index", str(index_dir)]
-        full_s, peak_mb = timed([*reindex, "--full", "--quiet", "--engine", engine])
-        unchanged_s, _ = timed([*reindex, "--quiet"])
-        size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
-        result["index"][engine] = {
-            "docs_per_s": count / full_s, "seconds": full_s, "peak_rss_mb": peak_mb,
-            "unchanged_reindex_s": unchanged_s, "size_mb": size / 2**20,
-        }  # fmt: skip
-        for name, figures in ours_in_process(index_dir, texts).items():
-            result["search_ms"][f"{name} [{engine}]"] = figures
-        result["http"][engine] = over_http(index_dir, texts, seconds, workdir)
-        shutil.rmtree(index_dir)
+    layouts = [(engine, 0) for engine in engines] + [("xapian", n) for n in shard_counts]
+    for engine, shards in layouts:
+        name = f"{engine}, {shards} shards" if shards else engine
+        settings = Settings(index_dir=workdir / f"index{scale}-{engine}-{shards}")
+        data = workdir / f"cluster{scale}-{shards}" if shards else settings.index_dir
+        with contextlib.ExitStack() as running:
+            if shards:
+                cluster = running.enter_context(LocalCluster(data, shards, 1))
+                settings = replace(settings, shards=str(cluster.shards))
+            result["index"][name] = bench_index(corpus, settings, engine, count, data)
+            for label, figures in ours_in_process(settings, texts).items():
+                result["search_ms"][f"{label} [{name}]"] = figures
+            result["http"][name] = over_http(settings, texts, seconds, workdir)
+        shutil.rmtree(data)
+        shutil.rmtree(settings.index_dir, ignore_errors=True)
     if "whoosh" in engines:
         raw_dir = workdir / f"raw{scale}"
         raw_dir.mkdir()
@@ -311,6 +324,23 @@ def bench_scale(
         shutil.rmtree(raw_dir)
     shutil.rmtree(corpus)
     return result
+
+
+def bench_index(
+    corpus: Path, settings: Settings, engine: str, count: int, data: Path
+) -> dict[str, Any]:
+    """A full reindex, then one with nothing changed: times, peak memory, and the
+    size of ``data`` (the index folder, or the replicas' databases)."""
+    reindex = [str(VENV_BIN / "search-reindex"), str(corpus), "--index", str(settings.index_dir)]
+    if settings.shards:
+        reindex += ["--shards", settings.shards]
+    full_s, peak_mb = timed([*reindex, "--full", "--quiet", "--engine", engine])
+    unchanged_s, _ = timed([*reindex, "--quiet"])
+    return {
+        "docs_per_s": count / full_s, "seconds": full_s, "peak_rss_mb": peak_mb,
+        "unchanged_reindex_s": unchanged_s,
+        "size_mb": sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) / 2**20,
+    }  # fmt: skip
 
 
 def report(scale: int, result: dict[str, Any]) -> str:
@@ -395,6 +425,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument(
+        "--shards",
+        default="",
+        help="comma list of shard counts the Xapian engine is also measured over (2,4)",
+    )
+    parser.add_argument(
         "--engines",
         default="whoosh,xapian",
         help="comma list of engines measured side by side, each ENGINE or ENGINE:LARGEST_SCALE "
@@ -409,7 +444,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="search-bench-") as temporary:
         for scale in (int(s) for s in args.scales.split(",")):
             engines = engines_at(args.engines, scale)
-            results[scale] = bench_scale(scale, Path(temporary), args.seconds, texts, engines)
+            shard_counts = [int(n) for n in args.shards.split(",") if n]
+            results[scale] = bench_scale(
+                scale, Path(temporary), args.seconds, texts, engines, shard_counts
+            )
             print(report(scale, results[scale]) + "\n", flush=True)
             if args.json:
                 args.json.write_text(json.dumps(results, indent=2))

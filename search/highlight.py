@@ -14,8 +14,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from search.documents import TOKEN_PATTERN
 
@@ -25,8 +25,7 @@ LEAD_CHARS = 60
 TOKEN = re.compile(TOKEN_PATTERN)
 
 
-@dataclass(frozen=True)
-class _Fragment:
+class _Fragment(NamedTuple):
     start: int
     end: int
     matches: tuple[tuple[int, int], ...]
@@ -44,7 +43,11 @@ def _candidates(terms: frozenset[str]) -> re.Pattern[str]:
     """
     prefixes = sorted({term[:-1] if len(term) > 2 else term for term in terms}, key=len)
     alternatives = "|".join(re.escape(prefix) for prefix in reversed(prefixes))
-    return re.compile(rf"(?<!\w)(?:{alternatives})", re.IGNORECASE)
+    # Literal prefixes first, so the regex engine can skip ahead to them; the token
+    # is then taken whole, as ``TOKEN`` would take it from there. The text is
+    # lower-cased before the scan (cheaper than a case-insensitive one), and a
+    # candidate inside a word is dropped by the caller.
+    return re.compile(rf"(?:{alternatives})\w*(?:[.'’]\w+)*")  # TOKEN_PATTERN's rest
 
 
 def _token_start(text: str, position: int) -> bool:
@@ -58,16 +61,23 @@ def _token_start(text: str, position: int) -> bool:
 def _matches(
     text: str, terms: frozenset[str], form: Callable[[str], str | None]
 ) -> list[tuple[int, int, str]]:
+    lower = text.lower()
+    if len(lower) != len(text):  # a letter whose lower case is longer ("İ")
+        lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     found = []
-    for candidate in _candidates(terms).finditer(text):
-        start = candidate.start()
-        token = TOKEN.match(text, start)
-        if token is None or not _token_start(text, start):
+    for token in _candidates(terms).finditer(lower):
+        start = token.start()
+        if start and (_is_word_char(lower[start - 1]) or not _token_start(text, start)):
             continue
         key = form(token.group())
         if key is not None and key in terms:
             found.append((start, token.end(), key))
     return found
+
+
+def _is_word_char(char: str) -> bool:
+    """Whether ``char`` is a word character (``\\w``): a candidate after it is inside a word."""
+    return char.isalnum() or char == "_"
 
 
 def _snap_start(text: str, match_start: int) -> int:
