@@ -1,4 +1,5 @@
-"""The project's ranking beside plain BM25 peers, on every judged collection, in one run.
+"""The project's ranking beside plain BM25 peers, on every judged collection, in one run
+(and, with ``--people``, its people against CoNLL-2003's gold persons).
 
 For each collection of ../shared/data with judgements, the project indexes it with
 each engine and answers every question through the ``/search`` code path twice
@@ -19,6 +20,7 @@ from peers import PEERS
 
 from search.engines import ENGINES
 from search.evaluation import LOADERS, rankings, score, table
+from search.people_evaluation import evaluate_people
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
@@ -54,13 +56,31 @@ def summary(results: dict[str, dict[str, dict[str, float]]], engines: list[str])
     return "\n".join(lines)
 
 
+def people(json_path: Path | None) -> int:
+    """The project's people beside the spaCy model's raw output, on CoNLL-2003."""
+    started = time.monotonic()
+    scores = evaluate_people(SHARED / "data" / "conll2003" / "eng.testa")
+    print(f"people on CoNLL-2003 eng.testa, document level ({time.monotonic() - started:.0f}s)")
+    print(table("", scores))
+    if json_path:
+        json_path.write_text(json.dumps(scores, indent=2))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collection", action="append", choices=sorted(LOADERS))
     parser.add_argument("--engine", action="append", choices=ENGINES)
     parser.add_argument("--peer", action="append", choices=sorted(PEERS))
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--people",
+        action="store_true",
+        help="score people instead: document-level persons on CoNLL-2003 (development set)",
+    )
     args = parser.parse_args()
+    if args.people:
+        return people(args.json)
     engines = args.engine or list(ENGINES)
     results = {}
     for name in args.collection or sorted(LOADERS):

@@ -89,7 +89,7 @@ def clean_mention(text: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+def name_contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
     """Whether ``shorter`` is a contiguous run of ``longer`` (case-insensitive)."""
     lo = [fold(t) for t in longer]
     sh = [fold(t) for t in shorter]
@@ -116,7 +116,7 @@ def _resolve(
     name: tuple[str, ...], full: set[tuple[str, ...]], cleaned: list[tuple[str, ...]]
 ) -> tuple[str, ...] | None:
     """The longest full name of the article that contains ``name``, most used first."""
-    candidates = [other for other in full if len(other) > len(name) and _contains(other, name)]
+    candidates = [other for other in full if len(other) > len(name) and name_contains(other, name)]
     if candidates:
         uses = Counter(cleaned)
         return max(candidates, key=lambda other: (len(other), uses[other]))
