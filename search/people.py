@@ -75,7 +75,7 @@ def clean_mention(text: str) -> tuple[str, ...]:
     Returns an empty tuple when what is left does not look like a person's name.
     """
     text = text.replace("’", "'").strip(" \t\n\"“”‘'.,;:()[]")
-    tokens = [POSSESSIVE.sub("", tok).strip(".,") for tok in text.split()]
+    tokens = [_token(POSSESSIVE.sub("", tok)) for tok in text.split()]
     tokens = [tok for tok in tokens if tok]
     while tokens and tokens[0].lower().rstrip(".") in HONORIFICS:
         tokens.pop(0)
@@ -87,6 +87,12 @@ def clean_mention(text: str) -> tuple[str, ...]:
         if not NAME_TOKEN.match(tok) or any(ch.isdigit() for ch in tok):
             return ()
     return tuple(tokens)
+
+
+def _token(text: str) -> str:
+    """A name token without stray punctuation; an initial keeps its dot ("T. Moody")."""
+    stripped = text.strip(".,")
+    return stripped + "." if len(stripped) == 1 and text.startswith(stripped + ".") else stripped
 
 
 def name_contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:

@@ -54,6 +54,9 @@ def test_sample_people_are_canonical_and_ordered(
         ("Ursula von der Leyen", ("Ursula", "von", "der", "Leyen")),
         ("the 2024 team", ()),
         ("Mr", ()),
+        # An initial keeps its dot, as the article (and CoNLL's gold) writes it.
+        ("T. Moody", ("T.", "Moody")),
+        ("Mr. J.R. Smith.", ("J.R", "Smith")),
     ],
 )
 def test_clean_mention(mention: str, tokens: tuple[str, ...]) -> None:
