@@ -124,6 +124,7 @@ class ClusterReader(XapianReader):
         self.states: list[ReplicaState] = []
         self.missing: list[int] = []
         self.commit = 0
+        self._handles: list[xapian.Database] = []  # each shard's, as in ``db``
         self.db = xapian.Database()
         self._people = None
         self._connect()
@@ -136,6 +137,7 @@ class ClusterReader(XapianReader):
         states = replica_states(self.shards)
         newest = _newest(states)
         combined = xapian.Database()
+        handles: list[xapian.Database] = []
         missing: list[int] = []
         for number in range(len(self.shards)):
             chosen = None
@@ -152,8 +154,10 @@ class ClusterReader(XapianReader):
                 missing.append(number)
             else:
                 combined.add_database(chosen)
+                handles.append(chosen)
         self.db.close()
         self.db, self.states, self.missing, self.commit = combined, states, missing, newest
+        self._handles = handles
         self._people = None  # document numbers may differ on another replica
         for lost, replica in sorted(before - self._serving(), key=str):
             if self.on_failover is not None:
@@ -238,7 +242,8 @@ class ClusterReader(XapianReader):
         if self.missing:
             return False
         try:
-            return not self.db.reopen()
+            self.db.reopen()  # the remote backend cannot tell whether anything changed
+            return all(_commit_of(handle) == self.commit for handle in self._handles)
         except xapian.Error:
             return False
 
