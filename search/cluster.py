@@ -69,6 +69,12 @@ class ClusterStore(IndexStore):
     def current_format(self) -> bool:
         return True
 
+    # The replicas are written once a run, people included.
+    serves_before_people = False
+
+    def pending_people(self) -> list[str]:
+        return []
+
     def open_current(self) -> ClusterView:  # type: ignore[override]
         return ClusterView(self.engine, self.cluster.open(self.on_failover))
 
@@ -81,7 +87,13 @@ class ClusterStore(IndexStore):
         finally:
             reader.close()
 
-    def build(self, articles: Iterable[tuple[Article, bytes]], engine: str, procs: int = 1) -> str:
+    def build(
+        self,
+        articles: Iterable[tuple[Article, bytes]],
+        engine: str,
+        procs: int = 1,
+        pending_people: Iterable[str] = (),
+    ) -> str:
         if engine != self.engine.name:
             raise ReindexError(f"the shards hold a {self.engine.name} index, not {engine}")
         self._write((), articles, full=True)

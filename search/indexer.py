@@ -103,6 +103,10 @@ class _Scan:
     skipped_files: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
+# Articles whose people are found and committed at a time, after a full rebuild.
+PEOPLE_CHUNK = 256
+
+
 class Indexer:
     """Runs reindexes of one index folder with one person finder."""
 
@@ -119,6 +123,7 @@ class Indexer:
         self.finder = finder or PersonFinder()
         self.jobs = jobs
         self.engine = engine
+        self._ner: set[str] = set()  # ids whose people a full rebuild finds after publishing
 
     def reindex(
         self,
@@ -145,7 +150,11 @@ class Indexer:
             known_skips = {} if full else self.store.skipped_files()
             scan = self._scan(sources, {} if full else _hashes_by_path(previous), known_skips)
             kept = [doc for doc in previous if doc.path in scan.unchanged_paths]
-            articles, skipped = self._articles(scan, {doc.id for doc in kept}, progress)
+            # A full rebuild is served before NER, which then runs over what it wrote.
+            later = full and self.store.serves_before_people
+            articles, skipped = self._articles(
+                scan, {doc.id for doc in kept}, progress, find_people=not later
+            )
             scan.skipped_files.update(_skipped_whole(scan, articles, skipped))
             summary = self._count(previous, kept, articles, full)
             summary.skipped = scan.skipped + skipped
@@ -153,14 +162,19 @@ class Indexer:
             # Only new articles need the others' signatures, to find their story.
             for doc in kept if articles else ():
                 stories.add(doc.id, doc.minhash, doc.story)
-            documents = self._documents(articles, stories)
+            documents = list(self._documents(articles, stories))
+            removed = {doc.id for doc in previous if doc.path not in scan.unchanged_paths}
+            pending = [] if full else self.store.pending_people()
             if full:
-                self.store.build(documents, engine, procs=self.jobs)
+                self.store.build(documents, engine, procs=self.jobs, pending_people=self._ner)
             elif articles or summary.deleted:
-                removed = {doc.id for doc in previous if doc.path not in scan.unchanged_paths}
                 self.store.apply(removed, documents)
             self.store.remember_skipped(scan.skipped_files)
             self.store.cleanup()
+            if later:
+                self._find_people_after([pair for pair in documents if pair[0].id in self._ner])
+            elif pending:  # what an interrupted run had not done yet
+                self._find_people_after(self._served(pending, {a.id for a in articles} | removed))
         summary.generation = self.store.current_name()
         summary.documents = len(kept) + len(articles)
         summary.full = full
@@ -199,9 +213,11 @@ class Indexer:
         return scan
 
     def _articles(
-        self, scan: _Scan, taken: set[str], progress: Progress | None
+        self, scan: _Scan, taken: set[str], progress: Progress | None, find_people: bool = True
     ) -> tuple[list[Article], list[Skipped]]:
-        """Parse and extract the changed files; find people in all new articles."""
+        """Parse and extract the changed files; find people in all new articles (or,
+        without ``find_people``, only take those a record gives, and leave the ids of
+        the others in ``self._ner``)."""
         progress = progress or _Silent()
         # Chrome is learnt from every text file of a root, but only roots with a
         # changed file need it: a run with nothing changed reads no text at all.
@@ -228,9 +244,9 @@ class Indexer:
         progress.update(0, total)
         canon = Canon()
         articles = []
-        for done, ((raw, text), people) in enumerate(
-            zip(extracted, self._people(extracted), strict=True), 1
-        ):
+        self._ner = set() if find_people else {raw.id for raw, _ in extracted if not _given(raw)}
+        found = self._people(extracted) if find_people else self._record_people(extracted)
+        for done, ((raw, text), people) in enumerate(zip(extracted, found, strict=True), 1):
             articles.append(
                 Article(
                     id=raw.id,
@@ -248,24 +264,55 @@ class Indexer:
         return articles, skipped
 
     def _people(self, extracted: list[tuple[RawArticle, Extracted]]) -> Iterator[list[str]]:
-        """People given in a record are taken as mentions; the rest run through NER,
-        once per distinct text: syndicated copies and re-scrapes share the result."""
+        """People given in a record are taken as mentions; the rest run through NER."""
         texts = [
-            None if isinstance(raw.fields.get("people"), list) else f"{text.title}\n\n{text.body}"
-            for raw, text in extracted
+            None if _given(raw) else _ner_text(text.title, text.body) for raw, text in extracted
         ]
-        distinct = list(dict.fromkeys(text for text in texts if text is not None))
-        # Lazily, in first-seen order, so progress moves as NER does.
+        found = self._found(text for text in texts if text is not None)
+        for (raw, _), text in zip(extracted, texts, strict=True):
+            yield _given_people(raw) if text is None else next(found)
+
+    def _record_people(self, extracted: list[tuple[RawArticle, Extracted]]) -> Iterator[list[str]]:
+        for raw, _ in extracted:
+            yield _given_people(raw) if _given(raw) else []
+
+    def _found(self, texts: Iterable[str]) -> Iterator[list[str]]:
+        """NER's people of each text, once per distinct text (syndicated copies and
+        re-scrapes share the result), lazily, so progress moves as NER does."""
+        texts = list(texts)
+        distinct = list(dict.fromkeys(texts))
         results = zip(distinct, self.finder.people(distinct, jobs=self.jobs), strict=True)
         found: dict[str, list[str]] = {}
-        for (raw, _), text in zip(extracted, texts, strict=True):
-            if text is None:
-                yield canonical_people([str(name) for name in raw.fields.get("people", [])])
-                continue
+        for text in texts:
             while text not in found:
                 key, people = next(results)
                 found[key] = people
             yield list(found[text])
+
+    def _find_people_after(self, waiting: list[tuple[Article, bytes]]) -> None:
+        """Find the people of served articles, a chunk at a time, each chunk committed
+        (and picked up by the servers) before the next; what is left is recorded, so
+        a run killed here is finished by the next one."""
+        self.store.set_pending_people([article.id for article, _ in waiting])
+        canon = Canon()
+        for start in range(0, len(waiting), PEOPLE_CHUNK):
+            chunk = waiting[start : start + PEOPLE_CHUNK]
+            found = self._found(_ner_text(article.title, article.body) for article, _ in chunk)
+            for (article, _), people in zip(chunk, found, strict=True):
+                article.people = canon(people)
+            self.store.apply((), chunk)
+            self.store.set_pending_people([a.id for a, _ in waiting[start + PEOPLE_CHUNK :]])
+
+    def _served(self, ids: list[str], done: set[str]) -> list[tuple[Article, bytes]]:
+        """The served articles of ``ids`` (but ``done``), with their signatures."""
+        minhashes = {doc.id: doc.minhash for doc in self.store.stored_docs()}
+        generation = self.store.open_current()
+        try:
+            found = [(generation.reader.document(i), minhashes.get(i, b"")) for i in ids]
+        finally:
+            generation.reader.close()
+            generation.close()
+        return [(a, m) for a, m in found if a is not None and a.id not in done]
 
     @staticmethod
     def _count(
@@ -289,6 +336,19 @@ class Indexer:
             minhash = signature(article.body)
             article.story = stories.assign(article.id, minhash)
             yield article, minhash
+
+
+def _given(raw: RawArticle) -> bool:
+    return isinstance(raw.fields.get("people"), list)
+
+
+def _given_people(raw: RawArticle) -> list[str]:
+    """A record's own people, taken as mentions."""
+    return canonical_people([str(name) for name in raw.fields.get("people", [])])
+
+
+def _ner_text(title: str, body: str) -> str:
+    return f"{title}\n\n{body}"
 
 
 def _skipped_whole(

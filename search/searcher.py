@@ -208,6 +208,8 @@ class SearchService:
                 "generation": view.generation.name,
                 "built_at": built.isoformat(timespec="seconds"),
                 "size_bytes": self.store.size_bytes(view.generation.name),
+                # A full rebuild serves its articles first and finds people after.
+                "people_pending": len(self.store.pending_people()),
                 **facts,  # the commit, and what else the engine tells (a cluster's shards)
             }
 

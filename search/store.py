@@ -8,6 +8,7 @@ Layout under the index folder::
     gen-<ns>/ENGINE          which engine wrote it (``whoosh`` when absent)
     gen-<ns>/readers         flock'd shared by every process that has it open
     gen-<ns>/skipped.json    files skipped whole, by content hash, not read again
+    gen-<ns>/people-pending.json  ids of articles served before their people were found
 
 A full rebuild writes a new generation beside the served one, which the engine
 checks (document count and a canary query), and only then renames a new
@@ -38,6 +39,7 @@ from search.errors import IndexUnavailable, LockHeld, ReindexError
 CURRENT = "CURRENT"
 ENGINE = "ENGINE"
 SKIPPED = "skipped.json"
+PENDING_PEOPLE = "people-pending.json"
 LOCK = "reindex.lock"
 READERS = "readers"
 PREFIX = "gen-"
@@ -157,8 +159,15 @@ class IndexStore:
             generation.reader.close()
             generation.close()
 
-    def build(self, articles: Iterable[tuple[Article, bytes]], engine: str, procs: int = 1) -> str:
-        """Write a new generation with ``engine``, checked by it, and publish it.
+    def build(
+        self,
+        articles: Iterable[tuple[Article, bytes]],
+        engine: str,
+        procs: int = 1,
+        pending_people: Iterable[str] = (),
+    ) -> str:
+        """Write a new generation with ``engine``, checked by it, and publish it, with
+        the ids of its articles whose people are still to be found.
 
         Returns its name.
 
@@ -171,6 +180,8 @@ class IndexStore:
             path.mkdir(parents=True)
             (path / ENGINE).write_text(engine + "\n")
             engines.load(engine).build(path, articles, procs)
+            if pending_people:
+                _write_json(path / PENDING_PEOPLE, sorted(pending_people))
         except BaseException as exc:
             shutil.rmtree(path, ignore_errors=True)
             if isinstance(exc, OSError):
@@ -217,11 +228,31 @@ class IndexStore:
         """Record the files skipped whole, beside the served index (atomically), so
         a run that finds them unchanged need not read them again."""
         target = self._skipped_path()
-        if target is None:
+        if target is not None:
+            _write_json(target, skipped)
+
+    # Whether a full rebuild publishes its articles before finding their people.
+    serves_before_people = True
+
+    def pending_people(self) -> list[str]:
+        """Ids of served articles whose people are still to be found (in order)."""
+        name = self.current_name()
+        try:
+            return list(json.loads((self.root / str(name) / PENDING_PEOPLE).read_text()))
+        except (OSError, ValueError):
+            return []
+
+    def set_pending_people(self, ids: list[str]) -> None:
+        """Record (atomically) which served articles still wait for their people, so an
+        interrupted run's successor goes on where it stopped."""
+        name = self.current_name()
+        if name is None:
             return
-        temporary = target.with_suffix(".tmp")
-        temporary.write_text(json.dumps(skipped, sort_keys=True))
-        os.replace(temporary, target)
+        target = self.root / name / PENDING_PEOPLE
+        if ids:
+            _write_json(target, ids)
+        else:
+            target.unlink(missing_ok=True)
 
     def publish(self, name: str) -> None:
         """Make ``name`` the served generation with one atomic rename."""
@@ -257,6 +288,13 @@ class IndexStore:
 
     def size_bytes(self, name: str) -> int:
         return sum(p.stat().st_size for p in (self.root / name).rglob("*") if p.is_file())
+
+
+def _write_json(target: Path, value: object) -> None:
+    """Replace ``target`` atomically: a reader sees the old file or the new one."""
+    temporary = target.with_suffix(".tmp")
+    temporary.write_text(json.dumps(value, sort_keys=True))
+    os.replace(temporary, target)
 
 
 def _reason(exc: OSError) -> str:

@@ -211,3 +211,51 @@ def test_another_engine_means_a_full_rebuild_that_keeps_every_article(
         assert service.search(parse_request({"q": "Paris Declaration"})).total == 2
     finally:
         service.close()
+
+
+class _FailingAfter(PersonFinder):
+    """A finder whose NER stops working after ``calls`` batches, as a killed run's would."""
+
+    def __init__(self, finder: PersonFinder, calls: int) -> None:
+        super().__init__()
+        self._nlp = finder.nlp
+        self.calls = calls
+
+    def people(self, texts, jobs=1):  # type: ignore[no-untyped-def]
+        if self.calls == 0:
+            raise RuntimeError("NER stopped")
+        self.calls -= 1
+        return super().people(texts, jobs)
+
+
+def test_a_full_rebuild_serves_first_and_the_next_run_finishes_its_people(
+    tmp_path: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
+    """People are found after the articles are published, a chunk at a time; a run
+    that stops halfway leaves the rest recorded, and the next run, with nothing
+    changed, finds them."""
+    monkeypatch.setattr("search.indexer.PEOPLE_CHUNK", 4)
+    corpus = make_corpus(tmp_path / "corpus")
+    store = IndexStore(tmp_path / "index")
+    with pytest.raises(RuntimeError, match="NER stopped"):
+        Indexer(store, _FailingAfter(finder, calls=2), engine=engine).reindex([corpus])
+    pending = store.pending_people()
+    # Published, searchable, the first two chunks' people found, the rest recorded.
+    assert store.current_name() is not None and len(ids(store)) == 17
+    assert 0 < len(pending) <= 17 - 2 * 4 - 1  # the JSON records come with their people
+    service = SearchService(store, cache_size=0)
+    assert service.search(parse_request({"q": "paris"})).total >= 2
+    assert service.stats()["people_pending"] == len(pending)
+    summary = Indexer(store, finder, engine=engine).reindex([corpus])
+    assert summary.unchanged == 17 and store.pending_people() == []
+    assert service.stats()["people_pending"] == 0
+    people = service.search(parse_request({"q": "", "per_page": "100", "facets": "people"}))
+    reference = tmp_path / "reference"
+    Indexer(IndexStore(reference), finder, engine=engine).reindex([corpus])
+    expected = SearchService(IndexStore(reference), cache_size=0).search(
+        parse_request({"q": "", "per_page": "100", "facets": "people"})
+    )
+    assert {h.id: set(h.people) for h in people.hits} == {
+        h.id: set(h.people) for h in expected.hits
+    }
+    service.close()

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from search.indexer import Indexer
-from search.people import PersonFinder
+from search.people import PersonFinder, fold
 from search.store import IndexStore
-from tests.conftest import SAMPLE_A, SAMPLE_B, Server, get_json, make_corpus
+from tests.conftest import BBC, SAMPLE_A, SAMPLE_B, SAMPLES, Server, get_json, make_corpus
 
 
 def test_served_search_documents_and_errors(server: Server) -> None:
@@ -139,3 +142,51 @@ def test_metrics_move_with_requests_across_workers(server: Server, index_dir: Pa
         == IndexStore(index_dir).open_current().reader.doc_count()
     )
     assert after[("search_index_last_reindex_seconds", ())] > 1.6e9
+
+
+@pytest.mark.slow
+def test_a_fresh_rebuild_of_the_bundled_corpus_is_searched_before_its_people_are_found(
+    tmp_path: Path, finder: PersonFinder
+) -> None:
+    """The quick start's reindex publishes the articles first: the service answers
+    while people are still being found, /stats counts them down, and when it says
+    none are left every article has the people NER finds for it."""
+    index = tmp_path / "index"
+    started = time.monotonic()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "reindex", str(SAMPLES), str(BBC), "--index",
+         str(index), "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    running = None
+    try:
+        deadline = time.monotonic() + 120
+        while not (index / "CURRENT").exists():
+            assert run.poll() is None and time.monotonic() < deadline, "nothing was published"
+            time.sleep(0.1)
+        running = Server(index)
+        status, body = running.get("/search", {"q": "blair", "facets": "people"})
+        print(f"first search answered {time.monotonic() - started:.1f}s after the reindex started")
+        assert status == 200 and body["total"] > 0
+        assert running.get("/stats")[1]["people_pending"] > 0  # served before people
+        deadline = time.monotonic() + 900
+        while (stats := running.get("/stats")[1])["people_pending"] > 0:
+            assert time.monotonic() < deadline, "people were not all found in time"
+            time.sleep(0.5)
+        assert run.wait(timeout=60) == 0, run.stderr.read()  # type: ignore[union-attr]
+        assert stats["documents"] == 2227
+        sample = sorted(BBC.glob("politics/*.txt"))[:40]
+        for path in sample:
+            doc_id = f"politics/{path.stem}"
+            article = running.get(f"/documents/{doc_id}")[1]
+            expected = next(iter(finder.people([f"{article['title']}\n\n{article['body']}"])))
+            assert {fold(p) for p in article["people"]} == {fold(p) for p in expected}, doc_id
+        facet = running.get("/search", {"q": "blair", "facets": "people"})[1]["facets"]["people"]
+        assert {"value": "Tony Blair", "count": facet[0]["count"]} == facet[0]
+    finally:
+        if running is not None:
+            running.stop()
+        if run.poll() is None:
+            run.kill()
+        if run.stderr:
+            run.stderr.close()
