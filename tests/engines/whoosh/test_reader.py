@@ -24,7 +24,7 @@ def test_facets_count_right_across_segments_with_and_without_dates(
         shutil.copy(BBC / "politics" / name, corpus / "bbc" / name)
     store = IndexStore(tmp_path / "index")
     indexer = Indexer(store, finder)
-    indexer.reindex([corpus])  # first segment: undated articles, no month column
+    indexer.reindex([corpus])  # first segments: undated articles (then their people)
     records = [
         {"id": f"wire-{n}", "title": f"Budget vote {n}", "date": date, "people": ["Rachel Reeves"],
          "body": "Parliament holds a budget vote as Labour plans its election campaign."}
@@ -36,7 +36,7 @@ def test_facets_count_right_across_segments_with_and_without_dates(
     try:
         reader = service._current().reader
         assert isinstance(reader, WhooshReader)
-        assert len(reader.searcher.reader().leaf_readers()) == 2
+        assert len(reader.searcher.reader().leaf_readers()) >= 2
         results = service.search(SearchRequest(facets=("month", "year", "people")))
     finally:
         service.close()
