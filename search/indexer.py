@@ -13,6 +13,7 @@ happened.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -279,18 +280,23 @@ class Indexer:
         for raw, _ in extracted:
             yield _given_people(raw) if _given(raw) else []
 
-    def _found(self, texts: Iterable[str]) -> Iterator[list[str]]:
+    def _found(
+        self, texts: Iterable[str], known: dict[bytes, list[str]] | None = None
+    ) -> Iterator[list[str]]:
         """NER's people of each text, once per distinct text (syndicated copies and
-        re-scrapes share the result), lazily, so progress moves as NER does."""
+        re-scrapes share the result; ``known`` carries results from call to call),
+        lazily, so progress moves as NER does."""
+        known = {} if known is None else known
         texts = list(texts)
-        distinct = list(dict.fromkeys(texts))
-        results = zip(distinct, self.finder.people(distinct, jobs=self.jobs), strict=True)
-        found: dict[str, list[str]] = {}
-        for text in texts:
-            while text not in found:
-                key, people = next(results)
-                found[key] = people
-            yield list(found[text])
+        keys = [_digest(text) for text in texts]
+        distinct = {key: text for key, text in zip(keys, texts, strict=True) if key not in known}
+        found_people = self.finder.people(list(distinct.values()), jobs=self.jobs)
+        results = zip(distinct, found_people, strict=True)
+        for key in keys:
+            while key not in known:
+                found, people = next(results)
+                known[found] = people
+            yield list(known[key])
 
     def _find_people_after(self, waiting: list[tuple[Article, bytes]]) -> None:
         """Find the people of served articles, a chunk at a time (``PEOPLE_CHUNK``,
@@ -298,10 +304,12 @@ class Indexer:
         next; what is left is recorded, so a run killed here is finished by the next."""
         self.store.set_pending_people([article.id for article, _ in waiting])
         canon = Canon()
+        known: dict[bytes, list[str]] = {}
         start, size = 0, PEOPLE_CHUNK
         while start < len(waiting):
             chunk = waiting[start : start + size]
-            found = self._found(_ner_text(article.title, article.body) for article, _ in chunk)
+            texts = (_ner_text(article.title, article.body) for article, _ in chunk)
+            found = self._found(texts, known)
             for (article, _), people in zip(chunk, found, strict=True):
                 article.people = canon(people)
             self.store.apply((), chunk)
@@ -350,6 +358,11 @@ def _given(raw: RawArticle) -> bool:
 def _given_people(raw: RawArticle) -> list[str]:
     """A record's own people, taken as mentions."""
     return canonical_people([str(name) for name in raw.fields.get("people", [])])
+
+
+def _digest(text: str) -> bytes:
+    """A short key for a text, so a run remembers NER results without the texts."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 def _ner_text(title: str, body: str) -> str:
