@@ -39,6 +39,8 @@ from search.shards import Replica, Shards
 
 T = TypeVar("T")
 COMMIT_KEY = "search.commit"
+# The last run that wrote every replica it could: set in a second pass over them.
+COMPLETE_KEY = "search.complete"
 BUILT_KEY = "search.built_at"
 # A replica that answers at all greets within milliseconds; one that does not (down,
 # or hung) is given up on after this, so that failing over fits in a request.
@@ -58,6 +60,7 @@ class ReplicaState:
     state: str  # serving, standby, stale or down
     commit: int | None = None
     error: str | None = None
+    complete: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         shown: dict[str, Any] = {"replica": str(self.replica), "state": self.state}
@@ -80,8 +83,8 @@ def _open(replica: Replica, timeout_s: float, writable: bool = False) -> xapian.
     )
 
 
-def _commit_of(db: xapian.Database) -> int:
-    value = db.get_metadata(COMMIT_KEY)
+def _commit_of(db: xapian.Database, key: str = COMMIT_KEY) -> int:
+    value = db.get_metadata(key)
     return int(value) if value else 0
 
 
@@ -92,7 +95,9 @@ def _probe(shard: int, replica: Replica) -> ReplicaState:
     except xapian.Error as exc:
         return ReplicaState(shard, replica, "down", error=_reason(exc))
     try:
-        return ReplicaState(shard, replica, "standby", _commit_of(db))
+        return ReplicaState(
+            shard, replica, "standby", _commit_of(db), complete=_commit_of(db, COMPLETE_KEY)
+        )
     except xapian.Error as exc:
         return ReplicaState(shard, replica, "down", error=_reason(exc))
     finally:
@@ -130,19 +135,21 @@ class ClusterReader(XapianReader):
         self._connect()
 
     def _connect(self) -> None:
-        """Serve each shard from its first replica with the newest commit; a replica
-        served before and not now is a failover. A serving connection's calls give up
-        after half the time limit, so a hung replica leaves time for the next one."""
+        """Serve each shard from its first replica that is not stale (behind the last
+        completed run: a run still writing leaves every replica servable, each shard
+        whole at the run before or this one); a replica served before and not now is
+        a failover. A serving connection's calls give up after half the time limit, so
+        a hung replica leaves time for the next one."""
         before = self._serving()
         states = replica_states(self.shards)
-        newest = _newest(states)
+        completed = max((state.complete for state in states), default=0)
         combined = xapian.Database()
         handles: list[xapian.Database] = []
         missing: list[int] = []
         for number in range(len(self.shards)):
             chosen = None
             for state in (s for s in states if s.shard == number and s.state != "down"):
-                if (state.commit or 0) < newest:
+                if (state.commit or 0) < completed:
                     state.state = "stale"
                 elif chosen is None:
                     try:
@@ -156,12 +163,16 @@ class ClusterReader(XapianReader):
                 combined.add_database(chosen)
                 handles.append(chosen)
         self.db.close()
-        self.db, self.states, self.missing, self.commit = combined, states, missing, newest
+        self.db, self.states, self.missing = combined, states, missing
+        self.commit = _newest(states)
         self._handles = handles
         self._people = None  # document numbers may differ on another replica
         for lost, replica in sorted(before - self._serving(), key=str):
             if self.on_failover is not None:
                 self.on_failover(lost, str(replica))
+
+    def _served_states(self) -> list[ReplicaState]:
+        return [state for state in self.states if state.state == "serving"]
 
     def _serving(self) -> set[tuple[int, Replica]]:
         return {(s.shard, s.replica) for s in self.states if s.state == "serving"}
@@ -243,7 +254,10 @@ class ClusterReader(XapianReader):
             return False
         try:
             self.db.reopen()  # the remote backend cannot tell whether anything changed
-            return all(_commit_of(handle) == self.commit for handle in self._handles)
+            return all(
+                _commit_of(handle) == state.commit
+                for handle, state in zip(self._handles, self._served_states(), strict=True)
+            )
         except xapian.Error:
             return False
 
@@ -287,7 +301,7 @@ def write(
     deletions: list[list[str]] = [[] for _ in shards.replicas]
     for doc_id in delete_ids:
         deletions[shards.shard_of(doc_id)].append(doc_id)
-    missed = []
+    missed, written = [], []
     for state in states:
         where = f"{state.replica} (shard {state.shard})"
         if state.state == "down":
@@ -300,11 +314,25 @@ def write(
                     state.replica, deletions[state.shard], per_shard[state.shard], full,
                     newest + 1,
                 )  # fmt: skip
+                written.append(state.replica)
             except xapian.DatabaseLockError as exc:
                 raise LockHeld(f"another reindex is writing {where}; wait for it") from exc
             except xapian.Error as exc:
                 missed.append(f"{where}: {_reason(exc)}")
+    # Only now do replicas that missed this run count as stale.
+    for replica in written:
+        with contextlib.suppress(xapian.Error):
+            _mark_complete(replica, newest + 1)
     return missed
+
+
+def _mark_complete(replica: Replica, commit: int) -> None:
+    db = _open(replica, WRITE_TIMEOUT_S, writable=True)
+    try:
+        db.set_metadata(COMPLETE_KEY, str(commit))
+        db.commit()
+    finally:
+        db.close()
 
 
 def _write_replica(

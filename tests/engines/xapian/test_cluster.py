@@ -13,6 +13,7 @@ import pytest
 import xapian
 
 from search.cluster import ClusterStore
+from search.engines.xapian import cluster
 from search.engines.xapian.servers import LocalCluster
 from search.errors import LockHeld, ReplicasMissed, ShardUnavailable
 from search.indexer import Indexer
@@ -175,6 +176,16 @@ def test_a_run_that_misses_a_replica_names_it_and_never_serves_it_stale(
     running.cluster.kill(1, 0)
     assert running.total("zanzibar") == running.total("kilimanjaro") == 1
     assert running.states()[1] == ["down", "serving"]
+
+
+def test_a_run_still_writing_leaves_every_shard_served(running: Running) -> None:
+    """Replicas are written one after another; until the run has written them all,
+    those it has not reached yet are not stale, so no shard goes unserved."""
+    before = running.total("paris")
+    newest = cluster.newest_commit(running.shards)
+    cluster._write_replica(running.shards.replicas[0][0], [], [], False, newest + 1)
+    assert running.total("paris") == before
+    assert "stale" not in [state for shard in running.states() for state in shard]
 
 
 def test_one_writer_at_a_time(running: Running) -> None:
