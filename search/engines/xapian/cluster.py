@@ -32,7 +32,7 @@ from search.documents import Article
 from search.engines.base import Failover, Match, Matches, StoredDoc
 from search.engines.xapian import analysis as a
 from search.engines.xapian.reader import XapianReader
-from search.engines.xapian.writer import document
+from search.engines.xapian.writer import transaction
 from search.errors import LockHeld, ShardUnavailable
 from search.query import SearchRequest
 from search.shards import Replica, Shards
@@ -345,24 +345,15 @@ def _write_replica(
     """One transaction on one replica: all of it is committed, or none."""
     db = _open(replica, WRITE_TIMEOUT_S, writable=True)
     try:
-        db.begin_transaction()
-        if full:
-            keep = {a.ID + article.id for article, _ in articles}
-            for term in [item.term.decode("utf-8") for item in db.allterms(a.ID)]:
-                if term not in keep:
-                    db.delete_document(term)
-        for doc_id in delete_ids:
-            db.delete_document(a.ID + doc_id)
-        for article, minhash in articles:
-            db.replace_document(a.ID + article.id, document(article, minhash))
-        db.set_metadata(a.FORMAT_KEY, a.FORMAT)
-        db.set_metadata(COMMIT_KEY, str(commit))
-        db.set_metadata(BUILT_KEY, str(time.time()))
-        db.commit_transaction()
-    except BaseException:
-        with contextlib.suppress(xapian.Error):
-            db.cancel_transaction()
-        raise
+        deletions = list(delete_ids)
+        if full:  # the replica keeps exactly this run's articles
+            keep = {article.id for article, _ in articles}
+            stored = (item.term.decode("utf-8")[len(a.ID) :] for item in db.allterms(a.ID))
+            deletions += [doc_id for doc_id in stored if doc_id not in keep]
+        metadata = {
+            a.FORMAT_KEY: a.FORMAT, COMMIT_KEY: str(commit), BUILT_KEY: str(time.time()),
+        }  # fmt: skip
+        transaction(db, deletions, articles, metadata)
     finally:
         with contextlib.suppress(xapian.Error):
             db.close()

@@ -103,21 +103,34 @@ def build(path: Path, articles: Iterable[tuple[Article, bytes]]) -> None:
 
 
 def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]) -> None:
-    """One transaction: either all of the run's changes are committed, or none."""
     db = xapian.WritableDatabase(str(path), xapian.DB_OPEN)
+    try:
+        transaction(db, delete_ids, articles)
+    finally:
+        db.close()
+
+
+def transaction(
+    db: xapian.WritableDatabase,
+    delete_ids: Iterable[str],
+    articles: Iterable[tuple[Article, bytes]],
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """Deletions, additions (or replacements) and metadata in one transaction on a
+    local or remote database: either all of them are committed, or none."""
     try:
         db.begin_transaction()
         for doc_id in delete_ids:
             db.delete_document(a.ID + doc_id)
         for article, minhash in articles:
             db.replace_document(a.ID + article.id, document(article, minhash))
+        for key, value in (metadata or {}).items():
+            db.set_metadata(key, value)
         db.commit_transaction()
     except BaseException:
         with contextlib.suppress(xapian.Error):
             db.cancel_transaction()
         raise
-    finally:
-        db.close()
 
 
 def _check(path: Path, expected: int, canary: str | None) -> None:
