@@ -127,7 +127,6 @@ class Indexer:
         self.finder = finder or PersonFinder()
         self.jobs = jobs
         self.engine = engine
-        self._ner: set[str] = set()  # ids whose people a full rebuild finds after publishing
 
     def reindex(
         self,
@@ -154,9 +153,11 @@ class Indexer:
             known_skips = {} if full else self.store.skipped_files()
             scan = self._scan(sources, {} if full else _hashes_by_path(previous), known_skips)
             kept = [doc for doc in previous if doc.path in scan.unchanged_paths]
-            # A full rebuild is served before NER, which then runs over what it wrote.
-            later = full and self.store.serves_before_people
-            articles, skipped = self._articles(
+            # A first build is served before NER, which then runs over what it wrote;
+            # a rebuild over a served index swaps only once people are found, so the
+            # facet never goes missing from a running service.
+            later = full and served is None and self.store.serves_before_people
+            articles, skipped, deferred = self._articles(
                 scan, {doc.id for doc in kept}, progress, find_people=not later
             )
             scan.skipped_files.update(_skipped_whole(scan, articles, skipped))
@@ -170,15 +171,17 @@ class Indexer:
             removed = {doc.id for doc in previous if doc.path not in scan.unchanged_paths}
             pending = [] if full else self.store.pending_people()
             if full:
-                self.store.build(documents, engine, procs=self.jobs, pending_people=self._ner)
+                self.store.build(documents, engine, procs=self.jobs, pending_people=deferred)
             elif articles or summary.deleted:
                 self.store.apply(removed, documents)
             self.store.remember_skipped(scan.skipped_files)
             self.store.cleanup()
             if later:
-                self._find_people_after([pair for pair in documents if pair[0].id in self._ner])
+                self._find_people_after([pair for pair in documents if pair[0].id in deferred])
             elif pending:  # what an interrupted run had not done yet
-                self._find_people_after(self._served(pending, {a.id for a in articles} | removed))
+                minhashes = {doc.id: doc.minhash for doc in previous}
+                done = {a.id for a in articles} | removed
+                self._find_people_after(self._served(pending, done, minhashes))
         summary.generation = self.store.current_name()
         summary.documents = len(kept) + len(articles)
         summary.full = full
@@ -218,10 +221,10 @@ class Indexer:
 
     def _articles(
         self, scan: _Scan, taken: set[str], progress: Progress | None, find_people: bool = True
-    ) -> tuple[list[Article], list[Skipped]]:
+    ) -> tuple[list[Article], list[Skipped], set[str]]:
         """Parse and extract the changed files; find people in all new articles (or,
-        without ``find_people``, only take those a record gives, and leave the ids of
-        the others in ``self._ner``)."""
+        without ``find_people``, only take those a record gives, and return the ids
+        of the others, whose people are still to find)."""
         progress = progress or _Silent()
         # Chrome is learnt from every text file of a root, but only roots with a
         # changed file need it: a run with nothing changed reads no text at all.
@@ -248,7 +251,7 @@ class Indexer:
         progress.update(0, total)
         canon = Canon()
         articles = []
-        self._ner = set() if find_people else {raw.id for raw, _ in extracted if not _given(raw)}
+        deferred = set() if find_people else {raw.id for raw, _ in extracted if not _given(raw)}
         found = self._people(extracted) if find_people else self._record_people(extracted)
         for done, ((raw, text), people) in enumerate(zip(extracted, found, strict=True), 1):
             articles.append(
@@ -265,7 +268,7 @@ class Indexer:
                 )
             )
             progress.update(done, total)
-        return articles, skipped
+        return articles, skipped, deferred
 
     def _people(self, extracted: list[tuple[RawArticle, Extracted]]) -> Iterator[list[str]]:
         """People given in a record are taken as mentions; the rest run through NER."""
@@ -316,9 +319,10 @@ class Indexer:
             start, size = start + size, size * 2
             self.store.set_pending_people([article.id for article, _ in waiting[start:]])
 
-    def _served(self, ids: list[str], done: set[str]) -> list[tuple[Article, bytes]]:
+    def _served(
+        self, ids: list[str], done: set[str], minhashes: dict[str, bytes]
+    ) -> list[tuple[Article, bytes]]:
         """The served articles of ``ids`` (but ``done``), with their signatures."""
-        minhashes = {doc.id: doc.minhash for doc in self.store.stored_docs()}
         generation = self.store.open_current()
         try:
             found = [(generation.reader.document(i), minhashes.get(i, b"")) for i in ids]

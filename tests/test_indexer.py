@@ -264,3 +264,17 @@ def test_a_full_rebuild_serves_first_and_the_next_run_finishes_its_people(
         h.id: set(h.people) for h in expected.hits
     }
     service.close()
+
+
+def test_a_full_rebuild_over_a_served_index_swaps_only_with_its_people(
+    tmp_path: Path, corpus: Path, finder: PersonFinder, engine: str
+) -> None:
+    """Serving first is for a first build: over a served index, the people facet
+    never goes missing, and a rebuild whose NER fails leaves the served index as it was."""
+    store = IndexStore(tmp_path / "index")
+    first = Indexer(store, finder, engine=engine).reindex([corpus])
+    with pytest.raises(RuntimeError, match="NER stopped"):
+        Indexer(store, _FailingAfter(finder, calls=0), engine=engine).reindex([corpus], full=True)
+    assert store.current_name() == first.generation
+    rebuilt = Indexer(store, finder, engine=engine).reindex([corpus], full=True)
+    assert rebuilt.generation != first.generation and store.pending_people() == []
