@@ -4,7 +4,10 @@ The model finds mentions ("Sir Keir", "Starmer", "Mr Kushner", "Donald Trump’s
 canonicalisation turns them into one name per person, as a reader would:
 
 * honorifics and titles are stripped ("Sir", "Mr", "President"), and so are
-  possessives;
+  possessives and a leading occupation ("Model Sophie Anderton");
+* what the small model tags PERSON but a reader knows is not one is dropped: a
+  name ending in an organisation's word ("Lib Dems", "Manchester United", "Pernod
+  Ricard SA"), and a title in quotes ("Cast Away");
 * a partial mention (one name, or a shorter run of a longer name) resolves to the
   full name used in the same article; a one-word mention with no full name to
   resolve to is dropped, because a bare capitalised word is as often a place or an
@@ -40,6 +43,24 @@ HONORIFICS = {
     "pope", "rev", "reverend", "father", "gen", "general", "col", "colonel", "capt", "captain",
     "sgt", "sergeant", "chief", "officer", "coach", "manager", "ambassador", "envoy", "saint",
     "st", "mp", "mep", "commissioner", "premier", "chairman", "chairwoman", "ceo",
+}  # fmt: skip
+# Words that start a mention but describe the person rather than name them
+# ("Model Sophie Anderton"); stripped only while a full name is left.
+OCCUPATIONS = {
+    "actor", "actress", "singer", "rapper", "model", "producer", "director", "writer",
+    "author", "novelist", "poet", "designer", "comedian", "presenter", "broadcaster",
+    "journalist", "photographer", "artist", "musician", "guitarist", "drummer", "star",
+    "striker", "midfielder", "defender", "goalkeeper", "winger", "skipper", "boss",
+    "veteran", "champion", "chef", "lawyer", "economist", "analyst", "spokesman",
+    "spokeswoman", "filmmaker", "film-maker", "former", "ex", "teenager", "rookie",
+}  # fmt: skip
+# Last words of organisations, parties and clubs, never of a person's name.
+ORGANISATION_WORDS = {
+    "inc", "ltd", "plc", "llc", "llp", "corp", "corporation", "co", "company", "group",
+    "holdings", "ag", "sa", "nv", "gmbh", "spa", "bank", "united", "city", "rovers",
+    "athletic", "wanderers", "albion", "fc", "dem", "dems", "democrats", "republicans",
+    "tories", "party", "council", "association", "institute", "university", "college",
+    "foundation", "trust", "airlines", "airways", "motors", "records", "studios",
 }  # fmt: skip
 PARTICLES = {
     "de",
@@ -79,7 +100,11 @@ def clean_mention(text: str) -> tuple[str, ...]:
     tokens = [tok for tok in tokens if tok]
     while tokens and tokens[0].lower().rstrip(".") in HONORIFICS:
         tokens.pop(0)
+    while len(tokens) > 2 and tokens[0].lower() in OCCUPATIONS:
+        tokens.pop(0)
     if not tokens or len(tokens) > MAX_NAME_TOKENS:
+        return ()
+    if tokens[-1].lower().rstrip(".") in ORGANISATION_WORDS:
         return ()
     for tok in tokens:
         if tok.lower() in PARTICLES:
@@ -144,8 +169,22 @@ class Canon:
         return result
 
 
-def _persons(doc: Any) -> list[str]:
-    return [ent.text for ent in doc.ents if ent.label_ == "PERSON"]
+QUOTES = "\"'“”‘’"
+
+
+def person_mentions(doc: Any) -> list[str]:
+    """PERSON mentions, but for those in quotes: titles of films, songs, books."""
+    text = doc.text
+    return [
+        ent.text
+        for ent in doc.ents
+        if ent.label_ == "PERSON"
+        and not (
+            ent.start_char > 0
+            and text[ent.start_char - 1] in QUOTES
+            and text[ent.end_char : ent.end_char + 1] in tuple(QUOTES)
+        )
+    ]
 
 
 class PersonFinder:
@@ -179,7 +218,7 @@ class PersonFinder:
         """
         if jobs <= 1 or len(texts) < NER_CHUNK * jobs:
             for doc in self.nlp.pipe(texts, batch_size=self.batch_size):
-                yield _persons(doc)
+                yield person_mentions(doc)
             return
         global _WORKER_FINDER
         _WORKER_FINDER = self
@@ -218,4 +257,4 @@ def _chunk_mentions(texts: list[str]) -> list[list[str]]:
     """In a worker: the PERSON mentions of one chunk of texts."""
     assert _WORKER_FINDER is not None
     finder = _WORKER_FINDER
-    return [_persons(doc) for doc in finder.nlp.pipe(texts, batch_size=finder.batch_size)]
+    return [person_mentions(doc) for doc in finder.nlp.pipe(texts, batch_size=finder.batch_size)]

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from search.extract import extract
-from search.people import NER_CHUNK, Canon, PersonFinder, canonical_people, clean_mention
+from search.people import (
+    NER_CHUNK,
+    Canon,
+    PersonFinder,
+    canonical_people,
+    clean_mention,
+    person_mentions,
+)
 from tests.conftest import BBC, SAMPLE_A, SAMPLE_B
 from tests.test_extract import sample
 
@@ -57,6 +64,15 @@ def test_sample_people_are_canonical_and_ordered(
         # An initial keeps its dot, as the article (and CoNLL's gold) writes it.
         ("T. Moody", ("T.", "Moody")),
         ("Mr. J.R. Smith.", ("J.R", "Smith")),
+        # An occupation before a full name is not part of it.
+        ("Model Sophie Anderton", ("Sophie", "Anderton")),
+        ("Producer Aamir Khan", ("Aamir", "Khan")),
+        ("Star Jones", ("Star", "Jones")),
+        # Parties, clubs and companies the small model tags PERSON.
+        ("Lib Dems", ()),
+        ("the Lib Dem", ()),
+        ("Manchester United", ()),
+        ("Pernod Ricard SA", ()),
     ],
 )
 def test_clean_mention(mention: str, tokens: tuple[str, ...]) -> None:
@@ -94,3 +110,21 @@ def test_parallel_ner_finds_what_one_process_finds(finder: PersonFinder) -> None
     parallel = list(finder.mentions(texts, jobs=2))
     assert parallel == list(finder.mentions(texts, jobs=1))
     assert len(parallel) == len(texts) and any("Tony Blair" in names for names in parallel)
+
+
+class _Entity:
+    def __init__(self, text: str, start: int, label: str = "PERSON") -> None:
+        self.text, self.label_ = text, label
+        self.start_char, self.end_char = start, start + len(text)
+
+
+class _Doc:
+    def __init__(self, text: str, *names: str) -> None:
+        self.text = text
+        self.ents = [_Entity(name, text.index(name)) for name in names]
+
+
+def test_a_name_in_quotes_is_a_title_not_a_person() -> None:
+    doc = _Doc('Tom Hanks starred in "Cast Away" and ‘Big’.', "Tom Hanks", "Cast Away", "Big")
+    assert person_mentions(doc) == ["Tom Hanks"]
+    assert person_mentions(_Doc('"Tom Hanks was there," she said.', "Tom Hanks")) == ["Tom Hanks"]
