@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -151,10 +152,38 @@ def serve_main(argv: list[str] | None = None) -> int:
             print(f"search-serve: error: {exc}", file=sys.stderr)
             return EXIT_FATAL
         where = f"shards {env['SEARCH_SHARDS']}"
+    taken = _address_taken(settings.bind)
+    if taken:
+        print(f"search-serve: error: cannot listen on {settings.bind}: {taken}", file=sys.stderr)
+        return EXIT_FATAL
     print(f"Serving {where} at http://{settings.bind}/ (Ctrl-C stops)", flush=True)
     command = [sys.executable, "-m", "gunicorn", "-c", "python:search.gunicorn_conf"]
     os.execve(sys.executable, command, env)
     return 0  # not reached: the process is gunicorn now
+
+
+def _address_taken(bind: str) -> str | None:
+    """Why ``HOST:PORT`` cannot be listened on, if it cannot.
+
+    The workers bind with SO_REUSEPORT, which another server that set it too (a
+    second search-serve, say) would share without a word, splitting the traffic. A
+    plain bind fails on any socket already there, so it is tried first.
+    """
+    if bind.startswith("unix:"):
+        return None
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    if not port.isdigit():
+        return f"{port!r} is not a port number"
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            # As gunicorn binds: connections in TIME_WAIT from an earlier server do
+            # not count, a listening socket does.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, int(port)))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def cluster_main(argv: list[str] | None = None) -> int:

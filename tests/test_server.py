@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +33,55 @@ def test_served_search_documents_and_errors(server: Server) -> None:
     assert status == 400 and body["error"]["code"] == "invalid_parameter"
     status, body = get_json(server.url + "/nowhere")
     assert status == 404 and body["error"]["code"] == "not_found"
+
+
+def test_a_second_server_on_a_taken_address_is_refused(server: Server, index_dir: Path) -> None:
+    """Workers bind with SO_REUSEPORT, which a second server would silently share."""
+    second = subprocess.run(
+        [sys.executable, "-m", "search.cli", "serve", "--index", str(index_dir),
+         "--bind", f"127.0.0.1:{server.port}"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert second.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{server.port}: Address already in use" in second.stderr
+    assert get_json(server.url + "/health")[0] == 200
+
+
+def _owners(server: Server, client_ports: set[int]) -> dict[int, int]:
+    """Which worker holds the server's end of each client connection, by client port."""
+    arbiter = server.process.pid
+    workers = Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
+    inodes = {}  # socket inode -> client port, from the server ends in /proc/net/tcp
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, inode = fields[1], fields[2], fields[9]
+        if int(local.split(":")[1], 16) == server.port:
+            inodes[f"socket:[{inode}]"] = int(remote.split(":")[1], 16)
+    owners = {}
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                port = inodes.get(os.readlink(fd))
+                if port in client_ports:
+                    owners[port] = int(pid)
+    return owners
+
+
+def test_keep_alive_connections_are_spread_over_both_workers(server: Server) -> None:
+    """One worker must not keep every connection (the other core would idle): with a
+    socket each, the kernel spreads them; 16 all on one is a 1 in 30,000 chance."""
+    connections = [http.client.HTTPConnection("127.0.0.1", server.port) for _ in range(16)]
+    try:
+        for connection in connections:
+            connection.request("GET", "/health")
+            assert connection.getresponse().read()
+        ports = {connection.sock.getsockname()[1] for connection in connections}
+        owners = _owners(server, ports)
+        assert set(owners) == ports
+        assert len(set(owners.values())) == 2
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 def test_live_reindex_swaps_without_a_failed_request(
