@@ -128,3 +128,18 @@ def test_a_name_in_quotes_is_a_title_not_a_person() -> None:
     doc = _Doc('Tom Hanks starred in "Cast Away" and ‘Big’.', "Tom Hanks", "Cast Away", "Big")
     assert person_mentions(doc) == ["Tom Hanks"]
     assert person_mentions(_Doc('"Tom Hanks was there," she said.', "Tom Hanks")) == ["Tom Hanks"]
+
+
+def test_mentions_come_back_one_list_per_text_whatever_its_paragraphs(
+    finder: PersonFinder,
+) -> None:
+    """NER runs paragraph by paragraph; each text still gets its own mentions, in
+    order, an empty text or one of blank lines an empty list."""
+    texts = [
+        "",
+        "Tony Blair met Gordon Brown on Monday.\n\nLater, Tony Blair left for Brussels.",
+        "\n\n  \n",
+        "Michael Howard spoke.",
+    ]
+    found = list(finder.mentions(texts))
+    assert found == [[], ["Tony Blair", "Gordon Brown", "Tony Blair"], [], ["Michael Howard"]]
