@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -175,13 +175,19 @@ class Indexer:
             elif articles or summary.deleted:
                 self.store.apply(removed, documents)
             self.store.remember_skipped(scan.skipped_files)
-            self.store.cleanup()
             if later:
-                self._find_people_after([pair for pair in documents if pair[0].id in deferred])
+
+                def republish() -> None:
+                    self.store.build(documents, engine, procs=self.jobs)
+                    self.store.remember_skipped(scan.skipped_files)
+
+                waiting = [pair for pair in documents if pair[0].id in deferred]
+                self._find_people_after(waiting, finish=republish)
             elif pending:  # what an interrupted run had not done yet
                 minhashes = {doc.id: doc.minhash for doc in previous}
                 done = {a.id for a in articles} | removed
                 self._find_people_after(self._served(pending, done, minhashes))
+            self.store.cleanup()
         summary.generation = self.store.current_name()
         summary.documents = len(kept) + len(articles)
         summary.full = full
@@ -301,10 +307,17 @@ class Indexer:
                 known[found] = people
             yield list(known[key])
 
-    def _find_people_after(self, waiting: list[tuple[Article, bytes]]) -> None:
+    def _find_people_after(
+        self, waiting: list[tuple[Article, bytes]], finish: Callable[[], None] | None = None
+    ) -> None:
         """Find the people of served articles, a chunk at a time (``PEOPLE_CHUNK``,
         doubling), each chunk committed (and picked up by the servers) before the
-        next; what is left is recorded, so a run killed here is finished by the next."""
+        next; what is left is recorded, so a run killed here is finished by the next.
+
+        ``finish`` publishes the last chunk instead, as a new generation of every
+        article: rewriting half the articles in place left a Whoosh index twice its
+        size in more segments, as slow to search until the next full rebuild.
+        """
         self.store.set_pending_people([article.id for article, _ in waiting])
         canon = Canon()
         known: dict[bytes, list[str]] = {}
@@ -315,6 +328,9 @@ class Indexer:
             found = self._found(texts, known)
             for (article, _), people in zip(chunk, found, strict=True):
                 article.people = canon(people)
+            if finish is not None and start + size >= len(waiting):
+                finish()
+                return
             self.store.apply((), chunk)
             start, size = start + size, size * 2
             self.store.set_pending_people([article.id for article, _ in waiting[start:]])

@@ -278,3 +278,23 @@ def test_a_full_rebuild_over_a_served_index_swaps_only_with_its_people(
     assert store.current_name() == first.generation
     rebuilt = Indexer(store, finder, engine=engine).reindex([corpus], full=True)
     assert rebuilt.generation != first.generation and store.pending_people() == []
+
+
+def test_a_first_build_ends_as_compact_as_a_full_rebuild(
+    tmp_path: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
+    """Served first, people after, and then no trace of it: the last chunk of people
+    is published as a new generation, not rewritten over half the index."""
+    monkeypatch.setattr("search.indexer.PEOPLE_CHUNK", 2)
+    corpus = make_corpus(tmp_path / "corpus")
+    store = IndexStore(tmp_path / "index")
+    Indexer(store, finder, engine=engine).reindex([corpus])
+    first = _served_size(store)
+    Indexer(store, finder, engine=engine).reindex([corpus], full=True)  # people before publishing
+    assert first <= 1.1 * _served_size(store)
+
+
+def _served_size(store: IndexStore) -> int:
+    name = store.current_name()
+    assert name is not None
+    return store.size_bytes(name)
