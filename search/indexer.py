@@ -315,8 +315,8 @@ class Indexer:
         next; what is left is recorded, so a run killed here is finished by the next.
 
         ``finish`` publishes the last chunk instead, as a new generation of every
-        article: rewriting half the articles in place left a Whoosh index twice its
-        size in more segments, as slow to search until the next full rebuild.
+        article: one more build without NER, where the chunks rewritten in place left
+        a Whoosh index twice a full rebuild's size, in more segments, slower to search.
         """
         self.store.set_pending_people([article.id for article, _ in waiting])
         canon = Canon()
