@@ -30,6 +30,9 @@ keepalive = 5
 # (cold /search at 16x: 488 or 941 req/s by luck; 900-970 every time with this).
 # search-serve checks first that nothing else listens on the address.
 reuse_port = True
+# No gunicornc control socket: nothing here uses it, and its default path
+# (~/.gunicorn/gunicorn.ctl) is one per user, taken over by each server started.
+control_socket_disable = True
 preload_app = False
 timeout = 30
 # A longer request line gets a JSON 414 from the worker.

@@ -47,6 +47,17 @@ def test_a_second_server_on_a_taken_address_is_refused(server: Server, index_dir
     assert get_json(server.url + "/health")[0] == 200
 
 
+def test_a_server_opens_no_control_socket(tmp_path: Path, index_dir: Path) -> None:
+    """gunicorn's management socket would sit at one path per user, shared by every
+    server the user starts; the service has no use for it."""
+    running = Server(index_dir, HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
+    try:
+        assert get_json(running.url + "/health")[0] == 200
+        assert list(tmp_path.rglob("*.ctl")) == []
+    finally:
+        running.stop()
+
+
 def _owners(server: Server, client_ports: set[int]) -> dict[int, int]:
     """Which worker holds the server's end of each client connection, by client port."""
     arbiter = server.process.pid
