@@ -141,6 +141,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (none once it is gone)."""
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(child) for child in listed]
+
+
 def get_json(url: str, timeout: float = 10.0) -> tuple[int, Any]:
     """Status and decoded JSON body of a GET, 4xx/5xx included."""
     try:

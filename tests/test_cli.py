@@ -19,7 +19,7 @@ import pytest
 from search.query import parse_request
 from search.searcher import SearchService
 from search.store import IndexStore
-from tests.conftest import BBC, make_corpus
+from tests.conftest import BBC, children, make_corpus
 
 
 def reindex(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -44,14 +44,6 @@ def reindex_measured(*args: str | Path) -> tuple[subprocess.CompletedProcess[str
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     return result, int(result.stderr.strip().splitlines()[-1])
-
-
-def children(pid: int) -> list[int]:
-    try:
-        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-    return [int(child) for child in listed]
 
 
 def alive(pid: int) -> bool:

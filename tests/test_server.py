@@ -20,7 +20,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from search.indexer import Indexer
 from search.people import PersonFinder, fold
 from search.store import IndexStore
-from tests.conftest import BBC, SAMPLE_A, SAMPLE_B, SAMPLES, Server, get_json, make_corpus
+from tests.conftest import (
+    BBC,
+    SAMPLE_A,
+    SAMPLE_B,
+    SAMPLES,
+    Server,
+    children,
+    get_json,
+    make_corpus,
+)
 
 
 def test_served_search_documents_and_errors(server: Server) -> None:
@@ -60,8 +69,6 @@ def test_a_server_opens_no_control_socket(tmp_path: Path, index_dir: Path) -> No
 
 def _owners(server: Server, client_ports: set[int]) -> dict[int, int]:
     """Which worker holds the server's end of each client connection, by client port."""
-    arbiter = server.process.pid
-    workers = Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
     inodes = {}  # socket inode -> client port, from the server ends in /proc/net/tcp
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
@@ -69,12 +76,12 @@ def _owners(server: Server, client_ports: set[int]) -> dict[int, int]:
         if int(local.split(":")[1], 16) == server.port:
             inodes[f"socket:[{inode}]"] = int(remote.split(":")[1], 16)
     owners = {}
-    for pid in workers:
+    for pid in children(server.process.pid):
         for fd in Path(f"/proc/{pid}/fd").iterdir():
             with contextlib.suppress(OSError):
                 port = inodes.get(os.readlink(fd))
                 if port in client_ports:
-                    owners[port] = int(pid)
+                    owners[port] = pid
     return owners
 
 
