@@ -169,7 +169,7 @@ class Canon:
         return result
 
 
-QUOTES = "\"'“”‘’"
+QUOTES = frozenset("\"'“”‘’")
 
 
 def person_mentions(doc: Any) -> list[str]:
@@ -180,9 +180,8 @@ def person_mentions(doc: Any) -> list[str]:
         for ent in doc.ents
         if ent.label_ == "PERSON"
         and not (
-            ent.start_char > 0
-            and text[ent.start_char - 1] in QUOTES
-            and text[ent.end_char : ent.end_char + 1] in tuple(QUOTES)
+            text[ent.start_char - 1 : ent.start_char] in QUOTES
+            and text[ent.end_char : ent.end_char + 1] in QUOTES
         )
     ]
 
