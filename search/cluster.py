@@ -93,10 +93,12 @@ class ClusterStore(IndexStore):
         engine: str,
         procs: int = 1,
         pending_people: Iterable[str] = (),
+        skipped: dict[str, tuple[str, str]] | None = None,
     ) -> str:
         if engine != self.engine.name:
             raise ReindexError(f"the shards hold a {self.engine.name} index, not {engine}")
         self._write((), articles, full=True)
+        self.remember_skipped(skipped or {})
         return NAME
 
     def apply(self, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]) -> None:

@@ -171,15 +171,15 @@ class Indexer:
             removed = {doc.id for doc in previous if doc.path not in scan.unchanged_paths}
             pending = [] if full else self.store.pending_people()
             if full:
-                self.store.build(documents, engine, procs=self.jobs, pending_people=deferred)
-            elif articles or summary.deleted:
-                self.store.apply(removed, documents)
-            self.store.remember_skipped(scan.skipped_files)
+                self.store.build(documents, engine, self.jobs, deferred, skipped=scan.skipped_files)
+            else:
+                if articles or summary.deleted:
+                    self.store.apply(removed, documents)
+                self.store.remember_skipped(scan.skipped_files)
             if later:
 
                 def republish() -> None:
-                    self.store.build(documents, engine, procs=self.jobs)
-                    self.store.remember_skipped(scan.skipped_files)
+                    self.store.build(documents, engine, self.jobs, skipped=scan.skipped_files)
 
                 waiting = [pair for pair in documents if pair[0].id in deferred]
                 self._find_people_after(waiting, finish=republish)

@@ -165,9 +165,11 @@ class IndexStore:
         engine: str,
         procs: int = 1,
         pending_people: Iterable[str] = (),
+        skipped: dict[str, tuple[str, str]] | None = None,
     ) -> str:
         """Write a new generation with ``engine``, checked by it, and publish it, with
-        the ids of its articles whose people are still to be found.
+        the ids of its articles whose people are still to be found and the files its
+        run skipped whole (see ``remember_skipped``).
 
         Returns its name.
 
@@ -182,6 +184,8 @@ class IndexStore:
             engines.load(engine).build(path, articles, procs)
             if pending_people:
                 _write_json(path / PENDING_PEOPLE, sorted(pending_people))
+            if skipped:
+                _write_json(path / SKIPPED, skipped)
         except BaseException as exc:
             shutil.rmtree(path, ignore_errors=True)
             if isinstance(exc, OSError):

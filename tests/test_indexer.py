@@ -298,3 +298,28 @@ def _served_size(store: IndexStore) -> int:
     name = store.current_name()
     assert name is not None
     return store.size_bytes(name)
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_files_skipped_whole_are_recorded_with_each_new_generation(
+    tmp_path: Path, finder: PersonFinder, full: bool
+) -> None:
+    """A first build and a full rebuild publish the record of what they skipped whole,
+    so the next run reports those files again without reading them."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("Good headline\n\nA perfectly good article about trains.\n")
+    (corpus / "empty.txt").write_text("")
+    (corpus / "binary.txt").write_bytes(b"\x00\xff" * 100)
+    store = IndexStore(tmp_path / "index")
+    indexer = Indexer(store, finder)
+    indexer.reindex([corpus])
+    first = store.current_name()
+    indexer.reindex([corpus], full=full)
+    assert (store.current_name() != first) is full
+    assert sorted(Path(path).name for path in store.skipped_files()) == ["binary.txt", "empty.txt"]
+    again = indexer.reindex([corpus])
+    assert sorted(str(s) for s in again.skipped) == [
+        "binary.txt: binary content, not text (unchanged)",
+        "empty.txt: empty file (unchanged)",
+    ]
