@@ -67,7 +67,7 @@ class ClusterStore(IndexStore):
         return self.engine.name if self.cluster.newest_commit() > 0 else None
 
     def current_format(self) -> bool:
-        return True
+        return self.cluster.is_current_format()
 
     # The replicas are written once a run, people included.
     serves_before_people = False

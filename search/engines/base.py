@@ -112,6 +112,11 @@ class Cluster(Protocol):
         """The number of the last run any replica holds (0: never written)."""
         ...
 
+    def is_current_format(self) -> bool:
+        """Whether the newest run was written with this version's fields (see
+        ``Engine.is_current_format``)."""
+        ...
+
     def write(
         self, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]], full: bool
     ) -> list[str]:

@@ -64,6 +64,9 @@ class XapianCluster:
     def newest_commit(self) -> int:
         return cluster.newest_commit(self.shards)
 
+    def is_current_format(self) -> bool:
+        return cluster.is_current_format(self.shards)
+
     def write(
         self, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]], full: bool
     ) -> list[str]:

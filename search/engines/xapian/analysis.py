@@ -8,7 +8,7 @@ apart (BM25 per field, weighted at query time as the Whoosh engine weighs them).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import xapian
@@ -38,11 +38,14 @@ DATE = "XD"
 # the id, and the date then the id, for the order: ties are broken by id so that
 # the order never depends on where a document is stored (one database or shards,
 # the order articles were written in). Xapian's remote backend takes no key maker,
-# so the date order has a slot of its own.
-DATE_SLOT, MONTH_SLOT, YEAR_SLOT, STORY_SLOT, ID_SLOT, DATE_ID_SLOT = 0, 1, 2, 3, 4, 5
+# so the date order has a slot of its own. The people facet counts a document's
+# people as one value (``people_value``): Xapian's own spy counts each set of names
+# where the documents are, on a shard server too, and the reader splits the sets.
+DATE_SLOT, MONTH_SLOT, YEAR_SLOT, STORY_SLOT, ID_SLOT, DATE_ID_SLOT, PEOPLE_SLOT = range(7)
+PEOPLE_SEPARATOR = "\x1f"
 # Written into each database's metadata; an index of an older format is served as
 # it is and rebuilt in full by the next reindex.
-FORMAT_KEY, FORMAT = "search.format", "2"
+FORMAT_KEY, FORMAT = "search.format", "3"
 _STEM = xapian.Stem("english")
 
 
@@ -76,3 +79,13 @@ def name_terms(text: str) -> list[str]:
 def spelling_words(text: str) -> set[str]:
     """The words of a text a suggestion may offer: no stop words, numbers or scraps."""
     return {w for w in words(text) if w not in STOP_WORDS and len(w) > 2 and w.isalpha()}
+
+
+def people_value(names: Iterable[str]) -> str:
+    """A document's people as one value of ``PEOPLE_SLOT``."""
+    return PEOPLE_SEPARATOR.join(name.replace(PEOPLE_SEPARATOR, " ") for name in names)
+
+
+def people_of(value: str) -> list[str]:
+    """The names of a ``people_value``."""
+    return value.split(PEOPLE_SEPARATOR) if value else []

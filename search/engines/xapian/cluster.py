@@ -32,7 +32,7 @@ from search.documents import Article
 from search.engines.base import Failover, Match, Matches, StoredDoc
 from search.engines.xapian import analysis as a
 from search.engines.xapian.reader import XapianReader
-from search.engines.xapian.writer import transaction
+from search.engines.xapian.writer import format_of, transaction
 from search.errors import LockHeld, ShardUnavailable
 from search.query import SearchRequest
 from search.shards import Replica, Shards
@@ -61,6 +61,7 @@ class ReplicaState:
     commit: int | None = None
     error: str | None = None
     complete: int = 0
+    format: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         shown: dict[str, Any] = {"replica": str(self.replica), "state": self.state}
@@ -96,7 +97,12 @@ def _probe(shard: int, replica: Replica) -> ReplicaState:
         return ReplicaState(shard, replica, "down", error=_reason(exc))
     try:
         return ReplicaState(
-            shard, replica, "standby", _commit_of(db), complete=_commit_of(db, COMPLETE_KEY)
+            shard,
+            replica,
+            "standby",
+            _commit_of(db),
+            complete=_commit_of(db, COMPLETE_KEY),
+            format=format_of(db),
         )
     except xapian.Error as exc:
         return ReplicaState(shard, replica, "down", error=_reason(exc))
@@ -167,6 +173,7 @@ class ClusterReader(XapianReader):
         self.commit = _newest(states)
         self._handles = handles
         self._people = None  # document numbers may differ on another replica
+        self._people_valued = bool(handles) and format_of(combined) == a.FORMAT
         for lost, replica in sorted(before - self._serving(), key=str):
             if self.on_failover is not None:
                 self.on_failover(lost, str(replica))
@@ -276,6 +283,14 @@ def _newest(states: Iterable[ReplicaState]) -> int:
 def newest_commit(shards: Shards) -> int:
     """The highest run number any replica holds (0 for a cluster never written)."""
     return _newest(replica_states(shards))
+
+
+def is_current_format(shards: Shards) -> bool:
+    """Whether the replicas holding the newest run were written in this version's
+    format (an older one is served as it is until a full rebuild)."""
+    states = replica_states(shards)
+    newest = _newest(states)
+    return all(state.format == a.FORMAT for state in states if newest and state.commit == newest)
 
 
 def write(

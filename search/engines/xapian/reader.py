@@ -4,8 +4,10 @@ Totals are exact: the match runs with ``checkatleast`` set to the database size,
 Xapian counts every match (with ``collapse``, every story) instead of estimating.
 Xapian's own time limit is set to what is left of the request's deadline; if it
 cuts a match short the counts are no longer exact, and the search answers 503
-rather than a count passed off as exact. People facets come from a table of each
-document's names, read once per snapshot; month and year from value slots.
+rather than a count passed off as exact. Facets are counted by Xapian's value spies
+during the match (people as each document's set of names, split here); an index
+written before people had a value slot counts them from a table of each document's
+names, read once per snapshot.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from search.documents import Article
 from search.engines.base import Match, Matches, StoredDoc
 from search.engines.xapian import analysis as a
 from search.engines.xapian.parse import QueryBuilder, edit_distance
-from search.engines.xapian.writer import article_of
+from search.engines.xapian.writer import article_of, format_of
 from search.query import SearchRequest, bag_of_words, date_order, query_words
 
 SIMILAR_TERMS = 20
@@ -35,7 +37,7 @@ FEEDBACK_TERMS = 20
 FEEDBACK_WEIGHT = 0.5
 BM25_K1 = 1.2
 BM25_B = 0.75
-FACET_SLOTS = {"month": a.MONTH_SLOT, "year": a.YEAR_SLOT}
+FACET_SLOTS = {"month": a.MONTH_SLOT, "year": a.YEAR_SLOT, "people": a.PEOPLE_SLOT}
 # Expand sets with the whole index's term frequencies: over shards Xapian would
 # otherwise estimate them from the shards the chosen documents are in.
 EXACT = xapian.Enquire.USE_EXACT_TERMFREQ
@@ -48,6 +50,7 @@ class XapianReader:
         self.path = path
         self.db = xapian.Database(str(path))
         self._people: dict[int, list[str]] | None = None
+        self._people_valued = format_of(self.db) == a.FORMAT
 
     def close(self) -> None:
         self.db.close()
@@ -105,9 +108,11 @@ class XapianReader:
         first = (request.page - 1) * request.per_page
         enquire.set_time_limit(max(deadline.remaining(), 0.001))
         size = self.db.get_doccount()
-        # Facets need every match, and an exact count of stories every story; a
-        # plain page needs only its own matches (counting still sees them all).
-        everything_needed = bool(request.facets) or request.collapse
+        # An exact count of stories needs every story, and people counted from the
+        # table every match; else a page needs only its own matches (counting, and
+        # the facets' spies, still see them all).
+        from_table = "people" in request.facets and "people" not in spies
+        everything_needed = request.collapse or from_table
         wanted = size if everything_needed else request.per_page
         mset = enquire.get_mset(0 if everything_needed else first, wanted, size)
         if mset.get_matches_lower_bound() != mset.get_matches_upper_bound():
@@ -133,11 +138,10 @@ class XapianReader:
         if newest_first is not None:
             enquire.set_sort_by_value_then_relevance(a.DATE_ID_SLOT, newest_first)
 
-    @staticmethod
-    def _spies(enquire: xapian.Enquire, request: SearchRequest) -> dict[str, Any]:
+    def _spies(self, enquire: xapian.Enquire, request: SearchRequest) -> dict[str, Any]:
         spies = {}
         for name in request.facets:
-            if name in FACET_SLOTS:
+            if name != "people" or self._people_valued:
                 spies[name] = xapian.ValueCountMatchSpy(FACET_SLOTS[name])
                 enquire.add_matchspy(spies[name])
         return spies
@@ -147,19 +151,23 @@ class XapianReader:
     ) -> dict[str, Counter[str]]:
         facets: dict[str, Counter[str]] = {}
         for name in request.facets:
-            if name == "people":
+            if name not in spies:
                 people = self._people_table()
                 facets[name] = Counter(
                     person for item in items for person in people.get(item.docid, ())
                 )
-            else:
-                facets[name] = Counter(
-                    {item.term.decode("utf-8"): item.termfreq for item in spies[name].values()}
-                )
+                continue
+            counts: Counter[str] = Counter()
+            for value in spies[name].values():
+                text = value.term.decode("utf-8")
+                for part in a.people_of(text) if name == "people" else (text,):
+                    counts[part] += value.termfreq
+            facets[name] = counts
         return facets
 
     def _people_table(self) -> dict[int, list[str]]:
-        """Each document's people, from one pass over the person terms."""
+        """Each document's people, from one pass over the person terms (for an
+        index written before people had a value slot)."""
         if self._people is None:
             table: dict[int, list[str]] = {}
             for item in self.db.allterms(a.PERSON):

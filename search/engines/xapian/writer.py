@@ -51,6 +51,8 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
                 doc.add_posting(form, position + people_position, a.ALL_TEXT_WDF["people"])
         people_position += 1  # no phrase across two people
         doc.add_term(a.PERSON + name)  # weighted: similar() ranks by shared people
+    if article.people:
+        doc.add_value(a.PEOPLE_SLOT, a.people_value(article.people))
     for word in a.spelling_words(article.body):
         doc.add_boolean_term(a.SPELLING + word)
     doc.add_boolean_term(a.ID + article.id)
@@ -151,6 +153,11 @@ def _check(path: Path, expected: int, canary: str | None) -> None:
 def is_current_format(path: Path) -> bool:
     db = xapian.Database(str(path))
     try:
-        return bool(db.get_metadata(a.FORMAT_KEY).decode("utf-8") == a.FORMAT)
+        return format_of(db) == a.FORMAT
     finally:
         db.close()
+
+
+def format_of(db: xapian.Database) -> str:
+    """The format a database was written in (see ``analysis.FORMAT``)."""
+    return str(db.get_metadata(a.FORMAT_KEY).decode("utf-8"))

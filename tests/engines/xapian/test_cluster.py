@@ -13,7 +13,7 @@ import pytest
 import xapian
 
 from search.cluster import ClusterStore
-from search.engines.xapian import cluster
+from search.engines.xapian import analysis, cluster
 from search.engines.xapian.servers import LocalCluster
 from search.errors import LockHeld, ReplicasMissed, ShardUnavailable
 from search.indexer import Indexer
@@ -196,3 +196,34 @@ def test_one_writer_at_a_time(running: Running) -> None:
             running.indexer.reindex([running.corpus], full=True)
     finally:
         writer.close()
+
+
+def test_replicas_of_an_older_format_serve_then_are_rebuilt_in_full(running: Running) -> None:
+    """Replicas written before people had a value slot (stamped with the older format
+    here) keep their people facet, and the next run rewrites them all."""
+    people = {"q": "Paris Declaration", "facets": "people"}
+    expected = running.service.search(parse_request(people)).facets
+    assert expected["people"]
+    for replica in (r for shard in running.shards.replicas for r in shard):
+        db = xapian.remote_open_writable(replica.host, replica.port)
+        try:
+            for item in db.postlist(""):
+                doc = db.get_document(item.docid)
+                if doc.get_value(analysis.PEOPLE_SLOT):
+                    doc.remove_value(analysis.PEOPLE_SLOT)
+                    db.replace_document(item.docid, doc)
+            db.set_metadata(analysis.FORMAT_KEY, "2")
+            db.commit()
+        finally:
+            db.close()
+    assert not running.store.current_format()
+    # A server of this version started over them.
+    index = running.store.root
+    served = SearchService(ClusterStore(index, running.shards, "xapian", TIME_LIMIT_S))
+    try:
+        assert served.search(parse_request(people)).facets == expected
+    finally:
+        served.close()
+    assert running.indexer.reindex([running.corpus]).full
+    assert running.store.current_format()
+    assert running.service.search(parse_request(people)).facets == expected

@@ -1,0 +1,54 @@
+"""Xapian indexes across versions: one written before people had a value slot keeps
+its people facet, and the next reindex rebuilds it in full."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xapian
+
+from search.engines.xapian import analysis, writer
+from search.indexer import Indexer
+from search.people import PersonFinder
+from search.query import parse_request
+from search.searcher import SearchService
+from search.store import IndexStore
+
+FACETS = {"q": "Paris Declaration", "facets": "people,month"}
+
+
+def facets(store: IndexStore) -> dict[str, Any]:
+    service = SearchService(store, cache_size=0)
+    try:
+        return service.search(parse_request(FACETS)).facets
+    finally:
+        service.close()
+
+
+def test_an_index_from_before_the_people_slot_serves_then_is_rebuilt(
+    tmp_path: Path, corpus: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    current = IndexStore(tmp_path / "current")
+    Indexer(current, finder, engine="xapian").reindex([corpus])
+    expected = facets(current)
+    assert expected["people"] and expected["month"]
+
+    def old_document(article: Any, minhash: bytes) -> xapian.Document:
+        doc = new_document(article, minhash)
+        if doc.get_value(analysis.PEOPLE_SLOT):
+            doc.remove_value(analysis.PEOPLE_SLOT)
+        return doc
+
+    new_document = writer.document
+    store = IndexStore(tmp_path / "index")
+    with monkeypatch.context() as patch:
+        patch.setattr(writer, "document", old_document)
+        patch.setattr(analysis, "FORMAT", "2")
+        Indexer(store, finder, engine="xapian").reindex([corpus])
+    assert not store.current_format()
+    assert facets(store) == expected  # counted from the people table meanwhile
+    summary = Indexer(store, finder).reindex([corpus])
+    assert summary.full and store.current_format()
+    assert facets(store) == expected
