@@ -69,7 +69,7 @@ def test_sample_people_are_canonical_and_ordered(
         ("Model Sophie Anderton", ("Sophie", "Anderton")),
         ("Producer Aamir Khan", ("Aamir", "Khan")),
         ("Star Jones", ("Star", "Jones")),
-        # Parties, clubs and companies the small model tags PERSON.
+        # Parties, clubs and companies the model tags PERSON.
         ("Lib Dems", ()),
         ("the Lib Dem", ()),
         ("Manchester United", ()),
