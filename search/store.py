@@ -41,6 +41,19 @@ ENGINE = "ENGINE"
 SKIPPED = "skipped.json"
 PENDING_PEOPLE = "people-pending.json"
 LOCK = "reindex.lock"
+# The one-writer locks this process holds. A process forked during a reindex (an NER
+# worker, Whoosh's writer processes) closes its copies at once: an flock lasts while
+# any copy is open, and a child that outlived a killed run would lock out every later run.
+_HELD_LOCKS: set[int] = set()
+
+
+def _close_held_locks() -> None:
+    for fd in _HELD_LOCKS:
+        os.close(fd)
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
 READERS = "readers"
 PREFIX = "gen-"
 
@@ -135,8 +148,10 @@ class IndexStore:
                 raise LockHeld(
                     f"another reindex is running on {self.root}; wait for it or use --wait"
                 ) from exc
+            _HELD_LOCKS.add(fd)
             yield
         finally:
+            _HELD_LOCKS.discard(fd)
             os.close(fd)
 
     def current_format(self) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,27 @@ def test_each_generation_records_its_engine(tmp_path: Path) -> None:
     with pytest.raises(ReindexError, match="unknown engine 'lucene'"):
         store.build(docs("b"), "lucene")
     assert store.current_name() == name
+
+
+def test_a_process_forked_during_a_reindex_does_not_hold_its_lock(tmp_path: Path) -> None:
+    """Whoosh's writer processes and NER workers are forked while the lock is held; one
+    that outlives a killed run must not keep later runs out."""
+    store = IndexStore(tmp_path / "index")
+    with store.writing():
+        child = os.fork()
+        if child == 0:  # the child lives on after the parent's run, as an orphan would
+            signal.pause()
+            os._exit(0)
+    try:
+        deadline = time.monotonic() + 10  # the child closes its copy just after the fork
+        while True:
+            try:
+                with store.writing():
+                    break
+            except LockHeld:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
