@@ -263,8 +263,9 @@ _WORKER_FINDER: PersonFinder | None = None
 def _die_with_parent(parent: int) -> None:
     """In a worker: be killed when the reindex that forked it dies, however it dies.
 
-    A worker inherits the reindex's open files, its lock among them; one that
-    outlived a killed run would keep every later run locked out.
+    One that outlived a killed run would go on using a core and memory for a run
+    nobody waits for (its copy of the reindex lock it closes at the fork:
+    ``search.store``).
     """
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

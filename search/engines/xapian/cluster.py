@@ -173,7 +173,10 @@ class ClusterReader(XapianReader):
         self.commit = _newest(states)
         self._handles = handles
         self._people = None  # document numbers may differ on another replica
-        self._people_valued = bool(handles) and format_of(combined) == a.FORMAT
+        # The probe read each replica's format; every shard served must have the slot.
+        self._people_valued = bool(handles) and all(
+            state.format == a.FORMAT for state in self._served_states()
+        )
         for lost, replica in sorted(before - self._serving(), key=str):
             if self.on_failover is not None:
                 self.on_failover(lost, str(replica))
