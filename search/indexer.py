@@ -35,7 +35,8 @@ from search.documents import (
 from search.engines.base import StoredDoc
 from search.errors import ArticleError, ReindexError
 from search.extract import Extracted, extract, recurring_paragraphs
-from search.people import Canon, PersonFinder, canonical_people
+from search.names import Canon, canonical_people
+from search.people import PersonFinder
 from search.store import IndexStore
 from search.stories import StoryIndex, signature
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from search.indexer import Indexer
-from search.people import PersonFinder, fold, name_contains
+from search.names import fold, name_contains
+from search.people import PersonFinder
 from search.searcher import SearchService
 from search.store import IndexStore
 

@@ -1,18 +1,11 @@
-"""People: NER on the samples, and canonicalisation rules on hand-made mentions."""
+"""People: NER on the samples and on texts made for the purpose."""
 
 from __future__ import annotations
 
 import pytest
 
 from search.extract import extract
-from search.people import (
-    NER_CHUNK,
-    Canon,
-    PersonFinder,
-    canonical_people,
-    clean_mention,
-    person_mentions,
-)
+from search.people import NER_CHUNK, PersonFinder, person_mentions
 from tests.conftest import BBC, SAMPLE_A, SAMPLE_B
 from tests.test_extract import sample
 
@@ -50,59 +43,6 @@ def test_sample_people_are_canonical_and_ordered(
     people = next(iter(finder.people([f"{text.title}\n\n{text.body}"])))
     assert people == expected
     assert "Elysée" not in people and "Keir" not in people
-
-
-@pytest.mark.parametrize(
-    ("mention", "tokens"),
-    [
-        ("Sir Keir", ("Keir",)),
-        ("Mr Kushner", ("Kushner",)),
-        ("President Emmanuel Macron", ("Emmanuel", "Macron")),
-        ("Donald Trump’s", ("Donald", "Trump")),
-        ("Ursula von der Leyen", ("Ursula", "von", "der", "Leyen")),
-        ("the 2024 team", ()),
-        ("Mr", ()),
-        # An initial keeps its dot, as the article (and CoNLL's gold) writes it.
-        ("T. Moody", ("T.", "Moody")),
-        ("Mr. J.R. Smith.", ("J.R", "Smith")),
-        # An occupation before a full name is not part of it.
-        ("Model Sophie Anderton", ("Sophie", "Anderton")),
-        ("Producer Aamir Khan", ("Aamir", "Khan")),
-        ("Star Jones", ("Star", "Jones")),
-        # Parties, clubs and companies the model tags PERSON.
-        ("Lib Dems", ()),
-        ("the Lib Dem", ()),
-        ("Manchester United", ()),
-        ("Pernod Ricard SA", ()),
-    ],
-)
-def test_clean_mention(mention: str, tokens: tuple[str, ...]) -> None:
-    assert clean_mention(mention) == tokens
-
-
-def test_partial_mentions_resolve_to_full_names() -> None:
-    mentions = [
-        "Keir Starmer",
-        "Starmer",
-        "Sir Keir",
-        "Mr Kushner",
-        "Jared Kushner",
-        "Kushner",
-        "Elysée",
-    ]
-    assert canonical_people(mentions) == ["Keir Starmer", "Jared Kushner"]
-
-
-def test_prominence_orders_by_mentions_then_first_position() -> None:
-    mentions = ["Ann Lee", "Bob Stone", "Stone", "Ann Lee", "Cy Young", "Mr Stone"]
-    assert canonical_people(mentions) == ["Bob Stone", "Ann Lee", "Cy Young"]
-
-
-def test_canon_keeps_one_spelling_across_articles() -> None:
-    canon = Canon()
-    assert canon(["Volodymyr Zelensky"]) == ["Volodymyr Zelensky"]
-    assert canon(["volodymyr zelensky", "José Mourinho"]) == ["Volodymyr Zelensky", "José Mourinho"]
-    assert canon(["Jose Mourinho"]) == ["José Mourinho"]
 
 
 def test_parallel_ner_finds_what_one_process_finds(finder: PersonFinder) -> None:

@@ -18,7 +18,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from search.indexer import Indexer
-from search.people import PersonFinder, fold
+from search.names import fold
+from search.people import PersonFinder
 from search.store import IndexStore
 from tests.conftest import (
     BBC,
