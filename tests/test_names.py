@@ -17,6 +17,10 @@ from search.names import Canon, canonical_people, clean_mention
         ("Ursula von der Leyen", ("Ursula", "von", "der", "Leyen")),
         ("the 2024 team", ()),
         ("Mr", ()),
+        # A number, score or rank beside a name in a table is not part of it.
+        ("4 - Pete Sampras", ("Pete", "Sampras")),
+        ("K. Spiring 130", ("K.", "Spiring")),
+        ("Robert Pires 46th", ("Robert", "Pires")),
         # An initial keeps its dot, as the article (and CoNLL's gold) writes it.
         ("T. Moody", ("T.", "Moody")),
         ("Mr. J.R. Smith.", ("J.R", "Smith")),

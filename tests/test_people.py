@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from search.extract import extract
-from search.people import NER_CHUNK, PersonFinder, person_mentions
+from search.people import NER_CHUNK, PersonFinder
 from tests.conftest import BBC, SAMPLE_A, SAMPLE_B
 from tests.test_extract import sample
 
@@ -51,24 +51,6 @@ def test_parallel_ner_finds_what_one_process_finds(finder: PersonFinder) -> None
     parallel = list(finder.mentions(texts, jobs=2))
     assert parallel == list(finder.mentions(texts, jobs=1))
     assert len(parallel) == len(texts) and any("Tony Blair" in names for names in parallel)
-
-
-class _Entity:
-    def __init__(self, text: str, start: int, label: str = "PERSON") -> None:
-        self.text, self.label_ = text, label
-        self.start_char, self.end_char = start, start + len(text)
-
-
-class _Doc:
-    def __init__(self, text: str, *names: str) -> None:
-        self.text = text
-        self.ents = [_Entity(name, text.index(name)) for name in names]
-
-
-def test_a_name_in_quotes_is_a_title_not_a_person() -> None:
-    doc = _Doc('Tom Hanks starred in "Cast Away" and ‘Big’.', "Tom Hanks", "Cast Away", "Big")
-    assert person_mentions(doc) == ["Tom Hanks"]
-    assert person_mentions(_Doc('"Tom Hanks was there," she said.', "Tom Hanks")) == ["Tom Hanks"]
 
 
 def test_mentions_come_back_one_list_per_text_whatever_its_paragraphs(
