@@ -41,11 +41,17 @@ DATE = "XD"
 # so the date order has a slot of its own. The people facet counts a document's
 # people as one value (``people_value``): Xapian's own spy counts each set of names
 # where the documents are, on a shard server too, and the reader splits the sets.
-DATE_SLOT, MONTH_SLOT, YEAR_SLOT, STORY_SLOT, ID_SLOT, DATE_ID_SLOT, PEOPLE_SLOT = range(7)
+# What an incremental reindex reads of every article (id, path, content hash, story,
+# MinHash) is one value too: a spy sends a shard's all in one answer, where reading
+# each document's data took a round trip per document.
+(DATE_SLOT, MONTH_SLOT, YEAR_SLOT, STORY_SLOT, ID_SLOT, DATE_ID_SLOT, PEOPLE_SLOT,
+ STORED_SLOT) = range(8)  # fmt: skip
 PEOPLE_SEPARATOR = "\x1f"
 # Written into each database's metadata; an index of an older format is served as
-# it is and rebuilt in full by the next reindex.
-FORMAT_KEY, FORMAT = "search.format", "3"
+# it is (the reader does without the slots it lacks) and rebuilt in full by the
+# next reindex.
+FORMAT_KEY, FORMAT = "search.format", 4
+PEOPLE_SLOT_SINCE, STORED_SLOT_SINCE = 3, 4
 _STEM = xapian.Stem("english")
 
 

@@ -61,7 +61,7 @@ class ReplicaState:
     commit: int | None = None
     error: str | None = None
     complete: int = 0
-    format: str = ""
+    format: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         shown: dict[str, Any] = {"replica": str(self.replica), "state": self.state}
@@ -173,10 +173,8 @@ class ClusterReader(XapianReader):
         self.commit = _newest(states)
         self._handles = handles
         self._people = None  # document numbers may differ on another replica
-        # The probe read each replica's format; every shard served must have the slot.
-        self._people_valued = bool(handles) and all(
-            state.format == a.FORMAT for state in self._served_states()
-        )
+        # The probe read each replica's format; the slots used are those every shard has.
+        self.format = min((state.format for state in self._served_states()), default=0)
         for lost, replica in sorted(before - self._serving(), key=str):
             if self.on_failover is not None:
                 self.on_failover(lost, str(replica))
@@ -369,7 +367,7 @@ def _write_replica(
             stored = (item.term.decode("utf-8")[len(a.ID) :] for item in db.allterms(a.ID))
             deletions += [doc_id for doc_id in stored if doc_id not in keep]
         metadata = {
-            a.FORMAT_KEY: a.FORMAT, COMMIT_KEY: str(commit), BUILT_KEY: str(time.time()),
+            a.FORMAT_KEY: str(a.FORMAT), COMMIT_KEY: str(commit), BUILT_KEY: str(time.time()),
         }  # fmt: skip
         transaction(db, deletions, articles, metadata)
     finally:

@@ -7,7 +7,8 @@ cuts a match short the counts are no longer exact, and the search answers 503
 rather than a count passed off as exact. Facets are counted by Xapian's value spies
 during the match (people as each document's set of names, split here); an index
 written before people had a value slot counts them from a table of each document's
-names, read once per snapshot.
+names, read once per snapshot. Every article's record for an incremental reindex
+comes from a spy too (``stored_docs``), or, before that slot, document by document.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from search.documents import Article
 from search.engines.base import Match, Matches, StoredDoc
 from search.engines.xapian import analysis as a
 from search.engines.xapian.parse import QueryBuilder, edit_distance
-from search.engines.xapian.writer import article_of, format_of
+from search.engines.xapian.writer import article_of, format_of, stored_doc_of
 from search.query import SearchRequest, bag_of_words, date_order, query_words
 
 SIMILAR_TERMS = 20
@@ -50,7 +51,7 @@ class XapianReader:
         self.path = path
         self.db = xapian.Database(str(path))
         self._people: dict[int, list[str]] | None = None
-        self._people_valued = format_of(self.db) == a.FORMAT
+        self.format = format_of(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -76,6 +77,15 @@ class XapianReader:
         return {"commit": int(self.db.get_revision()), "built_at": _modified(self.path)}
 
     def stored_docs(self) -> list[StoredDoc]:
+        """Every article's record, from one match over ``STORED_SLOT`` (one answer a
+        shard), or document by document from an index of an older format."""
+        if self.format >= a.STORED_SLOT_SINCE:
+            enquire = xapian.Enquire(self.db)
+            enquire.set_query(xapian.Query.MatchAll)
+            spy = xapian.ValueCountMatchSpy(a.STORED_SLOT)
+            enquire.add_matchspy(spy)
+            enquire.get_mset(0, 0, self.db.get_doccount())
+            return [stored_doc_of(value.term) for value in spy.values()]
         docs = []
         for item in self.db.postlist(""):
             article, minhash = article_of(self.db.get_document(item.docid).get_data())
@@ -141,7 +151,7 @@ class XapianReader:
     def _spies(self, enquire: xapian.Enquire, request: SearchRequest) -> dict[str, Any]:
         spies = {}
         for name in request.facets:
-            if name != "people" or self._people_valued:
+            if name != "people" or self.format >= a.PEOPLE_SLOT_SINCE:
                 spies[name] = xapian.ValueCountMatchSpy(FACET_SLOTS[name])
                 enquire.add_matchspy(spies[name])
         return spies

@@ -19,6 +19,7 @@ from typing import Any
 import xapian
 
 from search.documents import Article
+from search.engines.base import StoredDoc
 from search.engines.xapian import analysis as a
 from search.errors import ReindexError
 
@@ -66,6 +67,7 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
         doc.add_value(a.MONTH_SLOT, article.date[:7])
         doc.add_value(a.YEAR_SLOT, article.date[:4])
     doc.set_data(json.dumps(_stored(article, minhash)))
+    doc.add_value(a.STORED_SLOT, stored_value(article, minhash))
     return doc
 
 
@@ -77,6 +79,18 @@ def _stored(article: Article, minhash: bytes) -> dict[str, Any]:
         "content_hash": article.content_hash,
         "minhash": base64.b64encode(minhash).decode("ascii"),
     }
+
+
+def stored_value(article: Article, minhash: bytes) -> str:
+    """The value of ``STORED_SLOT``: what ``stored_doc_of`` reads back."""
+    encoded = base64.b64encode(minhash).decode("ascii")
+    story = article.story or article.id
+    return json.dumps([article.id, article.path, article.content_hash, story, encoded])
+
+
+def stored_doc_of(value: bytes) -> StoredDoc:
+    doc_id, path, content_hash, story, minhash = json.loads(value)
+    return StoredDoc(doc_id, path, content_hash, story, base64.b64decode(minhash))
 
 
 def article_of(data: bytes | str) -> tuple[Article, bytes]:
@@ -97,7 +111,7 @@ def build(path: Path, articles: Iterable[tuple[Article, bytes]]) -> None:
             canary = canary or next(iter(a.text_terms(article.title)), None)
             if expected % COMMIT_EVERY == 0:
                 db.commit()
-        db.set_metadata(a.FORMAT_KEY, a.FORMAT)
+        db.set_metadata(a.FORMAT_KEY, str(a.FORMAT))
         db.commit()
     finally:
         db.close()
@@ -158,6 +172,8 @@ def is_current_format(path: Path) -> bool:
         db.close()
 
 
-def format_of(db: xapian.Database) -> str:
-    """The format a database was written in (see ``analysis.FORMAT``)."""
-    return str(db.get_metadata(a.FORMAT_KEY).decode("utf-8"))
+def format_of(db: xapian.Database) -> int:
+    """The format a database was written in (see ``analysis.FORMAT``; 0 for one
+    written before formats were recorded)."""
+    written = db.get_metadata(a.FORMAT_KEY).decode("utf-8")
+    return int(written) if written.isdigit() else 0

@@ -76,6 +76,23 @@ def test_shards_answer_exactly_as_one_database(
         sharded.close()
 
 
+def test_the_articles_records_come_in_one_answer_a_shard(
+    cluster: Any, sharded_index: Path, single: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an incremental run reads of every article (id, path, content hash, story,
+    MinHash) comes from a value spy, one answer a shard: reading each document took a
+    round trip per article. The records are those of one database."""
+    expected = sorted(single.store.stored_docs(), key=lambda doc: doc.id)
+    assert all(single.document(doc.id).content_hash == doc.content_hash for doc in expected)
+    store = ClusterStore(sharded_index, cluster.shards, "xapian", TIME_LIMIT_S)
+
+    def fetched(*args: Any) -> None:
+        raise AssertionError("a document was read one by one")
+
+    monkeypatch.setattr(xapian.Database, "get_document", fetched)
+    assert sorted(store.stored_docs(), key=lambda doc: doc.id) == expected
+
+
 class Running:
     """A cluster of its own (these tests kill replicas) with a service over it."""
 
@@ -212,7 +229,7 @@ def test_replicas_of_an_older_format_serve_then_are_rebuilt_in_full(running: Run
                 if doc.get_value(analysis.PEOPLE_SLOT):
                     doc.remove_value(analysis.PEOPLE_SLOT)
                     db.replace_document(item.docid, doc)
-            db.set_metadata(analysis.FORMAT_KEY, "2")
+            db.set_metadata(analysis.FORMAT_KEY, "2")  # and so no slot is read
             db.commit()
         finally:
             db.close()

@@ -1,5 +1,6 @@
-"""Xapian indexes across versions: one written before people had a value slot keeps
-its people facet, and the next reindex rebuilds it in full."""
+"""Xapian indexes across versions: one written before people and the articles'
+records had value slots keeps its people facet and its records, and the next
+reindex rebuilds it in full."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import xapian
 
+from search.engines.base import StoredDoc
 from search.engines.xapian import analysis, writer
 from search.indexer import Indexer
 from search.people import PersonFinder
@@ -27,7 +29,7 @@ def facets(store: IndexStore) -> dict[str, Any]:
         service.close()
 
 
-def test_an_index_from_before_the_people_slot_serves_then_is_rebuilt(
+def test_an_index_from_before_the_value_slots_serves_then_is_rebuilt(
     tmp_path: Path, corpus: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     current = IndexStore(tmp_path / "current")
@@ -37,18 +39,24 @@ def test_an_index_from_before_the_people_slot_serves_then_is_rebuilt(
 
     def old_document(article: Any, minhash: bytes) -> xapian.Document:
         doc = new_document(article, minhash)
-        if doc.get_value(analysis.PEOPLE_SLOT):
-            doc.remove_value(analysis.PEOPLE_SLOT)
+        for slot in (analysis.PEOPLE_SLOT, analysis.STORED_SLOT):
+            if doc.get_value(slot):
+                doc.remove_value(slot)
         return doc
 
     new_document = writer.document
     store = IndexStore(tmp_path / "index")
     with monkeypatch.context() as patch:
         patch.setattr(writer, "document", old_document)
-        patch.setattr(analysis, "FORMAT", "2")
+        patch.setattr(analysis, "FORMAT", 2)
         Indexer(store, finder, engine="xapian").reindex([corpus])
     assert not store.current_format()
     assert facets(store) == expected  # counted from the people table meanwhile
+    assert _records(store) == _records(current)  # read document by document meanwhile
     summary = Indexer(store, finder).reindex([corpus])
     assert summary.full and store.current_format()
     assert facets(store) == expected
+
+
+def _records(store: IndexStore) -> list[StoredDoc]:
+    return sorted(store.stored_docs(), key=lambda doc: doc.id)
