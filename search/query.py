@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from search import stop_words
+from search.documents import TOKEN_PATTERN
 from search.errors import InvalidParameter, InvalidQuery
 
 MAX_Q_CHARS = 4000
@@ -237,9 +238,20 @@ def bag_of_words(q: str) -> list[str]:
     return [word for word in words if word not in stop]
 
 
+# A word as the index takes it, "O'Driscoll" whole (not "Driscoll", a word no
+# article has, which sent suggestions through the whole vocabulary), outside
+# wildcards and fuzzy marks; of letters only, so numbers get no suggestion.
+_TYPED_WORD = re.compile(rf"(?<![\w*~.'’]){TOKEN_PATTERN}(?![\w*~])")
+_LETTERS = re.compile(r"[^\W\d_]+(?:[.'’][^\W\d_]+)*")
+
+
 def query_words(q: str) -> list[str]:
     """The plain words a person typed (no operators, fields or syntax), for suggestions."""
     stripped = re.sub(r"\b(?:" + "|".join(QUERY_FIELDS) + r"):", " ", q)
     stripped = re.sub(r"\[[^\]]*\]", " ", stripped)
-    words = re.findall(r"(?<![\w*~])[^\W\d_]{3,}(?![\w*~])", stripped)
-    return [w for w in words if w not in ("AND", "OR", "NOT", "TO")]
+    words = (match.group() for match in _TYPED_WORD.finditer(stripped))
+    return [
+        word
+        for word in words
+        if len(word) >= 3 and _LETTERS.fullmatch(word) and word not in ("AND", "OR", "NOT", "TO")
+    ]

@@ -13,6 +13,7 @@ from search.query import (
     check_balanced,
     is_or_of_words,
     parse_request,
+    query_words,
 )
 
 
@@ -92,3 +93,18 @@ def test_bag_of_words_keeps_short_queries_whole_and_repeats() -> None:
     long = "What articles exist which deal with TSS, the Time Sharing System? TSS only."
     assert bag_of_words(long) == ["articles", "exist", "deal", "tss", "time", "sharing",
                                   "system", "tss"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("q", "words"),
+    [
+        ("Kushnr stake", ["Kushnr", "stake"]),
+        # A name with an apostrophe is one word, as the index has it.
+        ("Brian O'Driscoll", ["Brian", "O'Driscoll"]),
+        # No syntax, numbers or scraps: fields, ranges, operators, wildcards, fuzzy marks.
+        ("title:budget date:[2025-01-01 TO 2025-02-01] NOT tax", ["budget", "tax"]),
+        ("gotemoeller~ paris* 2004 a OR of", []),
+    ],
+)
+def test_the_words_a_suggestion_may_correct_are_the_index_s_words(q: str, words: list[str]) -> None:
+    assert query_words(q) == words
