@@ -8,11 +8,12 @@ stood in such lists. What the model tagged still decides where a list is:
 * a name in quotes is a title ("Cast Away"), not a person;
 * an initial and a surname ("A. Fraser") is a person, unless the model read it as a
   place ("S. Korea");
-* in a line that lists persons (the model or an initial found three there, or the
-  line is short and three of its short neighbours name persons) every other run of
-  two to four capitalised words between the list's separators is a person too; not
-  in prose (over 30 % of the line's words in lower case), not in parentheses (a
-  club or a country), not a possessive, not led by a common word ("In June");
+* in a line that lists persons (three full names there, found by the model, as
+  initials or as names the article gives elsewhere; or the line is short and three
+  of its short neighbours name persons) every other run of two to four capitalised
+  words between the list's separators is a person too; not in prose (over 30 % of
+  the line's words in lower case), not in parentheses (a club or a country), not a
+  possessive, not led by a common word ("In June");
 * a name in capitals that is not a name the article gives in mixed case is a
   headline's words ("BALTIMORE AT"), not a person.
 
@@ -62,12 +63,16 @@ class Entity:
 
 @dataclass(frozen=True)
 class Paragraph:
+    """A line of an article with the model's entities in it."""
+
     text: str
     entities: tuple[Entity, ...]
 
 
 @dataclass(frozen=True, order=True)
 class Mention:
+    """A name as written, and where it stands (ordering is text order)."""
+
     paragraph: int
     start: int
     end: int

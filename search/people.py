@@ -50,7 +50,7 @@ class PersonFinder:
         return self._nlp
 
     def mentions(self, texts: Sequence[str], jobs: int = 1) -> Iterable[list[str]]:
-        """PERSON mentions of each text, in text order.
+        """Person mentions of each text (``search.mentions``), in text order.
 
         Long runs use ``jobs`` forked processes, each running the pipeline over
         chunks and sending back only the names: spaCy's own ``n_process`` sends
@@ -100,7 +100,7 @@ _WORKER_FINDER: PersonFinder | None = None
 
 
 def _chunk_mentions(texts: list[str]) -> list[list[str]]:
-    """In a worker: the PERSON mentions of one chunk of texts."""
+    """In a worker: the person mentions of one chunk of texts."""
     assert _WORKER_FINDER is not None
     return list(_WORKER_FINDER._mentions(texts))
 
