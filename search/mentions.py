@@ -23,7 +23,9 @@ to the person named first.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -44,9 +46,11 @@ _WORD = r"(?:[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:[-'’][A-Z]?[a-z]+)*|O'[A-Z][a-z]+)"
 _PARTICLE = "(?:" + "|".join(sorted(PARTICLES)) + ")"
 NAME_RUN = re.compile(rf"(?<![\w.]){_WORD}(?: (?:{_PARTICLE} )*{_WORD}){{1,3}}(?!\w)")
 INITIALLED = re.compile(r"(?<![\w.])[A-Z]\. ?(?:[A-Z][a-z]+[A-Za-z'’-]*|[A-Z]'[A-Z][a-z]+)(?!\w)")
-# What may stand before and after an item of a list: its start or end, a separator,
-# a number ("3. ", "14 - ") or the word of a result ("beat").
-_BEFORE_ITEM = re.compile(r"(?:^|[,;:\-–]|\d\.?|\bbeat|\band)\s*$")
+# What may stand before and after an item of a list: the line's start or end, a
+# separator, a number ("3. ", "14 - ") or the word of a result ("beat"), looked for
+# in a few characters either side (a whole line each time would be quadratic).
+ITEM_CONTEXT = 16
+_BEFORE_ITEM = re.compile(r"(?:[,;:\-–]|\d\.?|\bbeat|\band)\s*$")
 _AFTER_ITEM = re.compile(r"^\s*(?:$|[,;:()\-–]|\d|and\b|beat\b)")
 _LETTERS = re.compile(r"[^\W\d_]+")
 _POSSESSIVE = re.compile(r"['’]s?$")
@@ -63,10 +67,21 @@ class Entity:
 
 @dataclass(frozen=True)
 class Paragraph:
-    """A line of an article with the model's entities in it."""
+    """A line of an article with the model's entities in it, in text order and not
+    overlapping (as spaCy gives them)."""
 
     text: str
     entities: tuple[Entity, ...]
+
+    def overlapping(self, start: int, end: int) -> list[Entity]:
+        """The entities that share a character with ``[start, end)``, found by
+        bisection: a long list line has thousands of names and entities."""
+        first = bisect.bisect_right(self._ends, start)
+        return list(itertools.takewhile(lambda e: e.start < end, self.entities[first:]))
+
+    @functools.cached_property
+    def _ends(self) -> list[int]:
+        return [entity.end for entity in self.entities]
 
 
 @dataclass(frozen=True, order=True)
@@ -156,8 +171,11 @@ def _is_item(paragraph: Paragraph, run: re.Match[str]) -> bool:
     """Whether a run of capitalised words stands alone between a list's separators,
     outside every entity but numbers (the model's own names are already found)."""
     text, start, end = paragraph.text, run.start(), run.end()
+    before = text[max(0, start - ITEM_CONTEXT) : start]
+    first = start <= ITEM_CONTEXT and not before.strip()
+    after = text[end : end + ITEM_CONTEXT]
     return (
-        bool(_BEFORE_ITEM.search(text[:start]) and _AFTER_ITEM.search(text[end:]))
+        bool((first or _BEFORE_ITEM.search(before)) and _AFTER_ITEM.search(after))
         and not _POSSESSIVE.search(run.group())
         and run.group().split()[0].lower() not in _stop_words()
         and not _overlaps(paragraph, start, end, lambda label: label not in NUMBERS)
@@ -185,16 +203,13 @@ def _quoted(text: str, entity: Entity) -> bool:
 
 def _overlaps(paragraph: Paragraph, start: int, end: int, counts: Callable[[str], bool]) -> bool:
     """Whether an entity whose label ``counts`` overlaps the span."""
-    return any(
-        counts(entity.label) and entity.start < end and start < entity.end
-        for entity in paragraph.entities
-    )
+    return any(counts(entity.label) for entity in paragraph.overlapping(start, end))
 
 
 def _inside_person(paragraph: Paragraph, start: int, end: int) -> bool:
     return any(
         entity.label == "PERSON" and entity.start <= start and end <= entity.end
-        for entity in paragraph.entities
+        for entity in paragraph.overlapping(start, end)
     )
 
 

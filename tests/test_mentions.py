@@ -99,3 +99,12 @@ def test_a_name_in_capitals_is_a_person_only_if_the_article_gives_it_in_mixed_ca
     headline = paragraph("DURAN FIGHTS, BALTIMORE AT HOME", PERSON=["BALTIMORE AT", "DURAN"])
     body = paragraph("ROBERTO DURAN and Roberto Duran.", PERSON=["ROBERTO DURAN", "Roberto Duran"])
     assert person_mentions([headline, body]) == ["DURAN", "ROBERTO DURAN", "Roberto Duran"]
+
+
+def test_the_entities_overlapping_a_span_are_those_sharing_a_character() -> None:
+    entities = (Entity(0, 5, "PERSON"), Entity(10, 15, "GPE"), Entity(20, 25, "ORG"))
+    line = Paragraph("x" * 30, entities)
+    assert line.overlapping(4, 11) == list(entities[:2])
+    assert line.overlapping(5, 10) == []
+    assert line.overlapping(24, 30) == [entities[2]]
+    assert line.overlapping(0, 30) == list(entities)
