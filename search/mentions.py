@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -76,8 +75,12 @@ class Paragraph:
     def overlapping(self, start: int, end: int) -> list[Entity]:
         """The entities that share a character with ``[start, end)``, found by
         bisection: a long list line has thousands of names and entities."""
-        first = bisect.bisect_right(self._ends, start)
-        return list(itertools.takewhile(lambda e: e.start < end, self.entities[first:]))
+        found = []
+        for index in range(bisect.bisect_right(self._ends, start), len(self.entities)):
+            if self.entities[index].start >= end:
+                break
+            found.append(self.entities[index])
+        return found
 
     @functools.cached_property
     def _ends(self) -> list[int]:
