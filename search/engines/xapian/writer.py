@@ -66,18 +66,19 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
         doc.add_value(a.DATE_SLOT, article.date)
         doc.add_value(a.MONTH_SLOT, article.date[:7])
         doc.add_value(a.YEAR_SLOT, article.date[:4])
-    doc.set_data(json.dumps(_stored(article, minhash)))
+    doc.set_data(json.dumps(_stored(article)))
     doc.add_value(a.STORED_SLOT, stored_value(article, minhash))
     return doc
 
 
-def _stored(article: Article, minhash: bytes) -> dict[str, Any]:
+def _stored(article: Article) -> dict[str, Any]:
+    """The document data: the article. Its MinHash is only in ``STORED_SLOT``, which
+    is all that reads it (an index before format 4 kept it here)."""
     return {
         **article.public(),
         "story": article.story or article.id,
         "path": article.path,
         "content_hash": article.content_hash,
-        "minhash": base64.b64encode(minhash).decode("ascii"),
     }
 
 

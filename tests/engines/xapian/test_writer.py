@@ -4,6 +4,8 @@ reindex rebuilds it in full."""
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,9 @@ def test_an_index_from_before_the_value_slots_serves_then_is_rebuilt(
         for slot in (analysis.PEOPLE_SLOT, analysis.STORED_SLOT):
             if doc.get_value(slot):
                 doc.remove_value(slot)
+        # The article's MinHash was in its data then.
+        data = json.loads(doc.get_data())
+        doc.set_data(json.dumps({**data, "minhash": base64.b64encode(minhash).decode()}))
         return doc
 
     new_document = writer.document
