@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import falcon
+import orjson
 
 from search import metrics
 from search.cluster import open_store
@@ -94,6 +95,9 @@ def create_app(
     )
     middleware: list[Any] = [RequestIdMiddleware(), MetricsMiddleware()]
     app = falcon.App(middleware=middleware)
+    json_handler = falcon.media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.req_options.auto_parse_qs_csv = False
     app.req_options.keep_blank_qs_values = False
     app.add_route("/", PageResource(service))
