@@ -59,15 +59,15 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
     doc.add_boolean_term(a.ID + article.id)
     doc.add_value(a.ID_SLOT, article.id)
     doc.add_value(a.DATE_ID_SLOT, f"{article.date or ''} {article.id}")
-    doc.add_boolean_term(a.STORY + (article.story or article.id))
-    doc.add_value(a.STORY_SLOT, article.story or article.id)
+    doc.add_boolean_term(a.STORY + _story(article))
+    doc.add_value(a.STORY_SLOT, _story(article))
     if article.date:
         doc.add_boolean_term(a.DATE + article.date)
         doc.add_value(a.DATE_SLOT, article.date)
         doc.add_value(a.MONTH_SLOT, article.date[:7])
         doc.add_value(a.YEAR_SLOT, article.date[:4])
     doc.set_data(json.dumps(_stored(article)))
-    doc.add_value(a.STORED_SLOT, stored_value(article, minhash))
+    doc.add_value(a.STORED_SLOT, _stored_value(article, minhash))
     return doc
 
 
@@ -76,17 +76,21 @@ def _stored(article: Article) -> dict[str, Any]:
     is all that reads it (an index before format 4 kept it here)."""
     return {
         **article.public(),
-        "story": article.story or article.id,
+        "story": _story(article),
         "path": article.path,
         "content_hash": article.content_hash,
     }
 
 
-def stored_value(article: Article, minhash: bytes) -> str:
+def _story(article: Article) -> str:
+    """The story an article is collapsed under: its own id when it has none."""
+    return article.story or article.id
+
+
+def _stored_value(article: Article, minhash: bytes) -> str:
     """The value of ``STORED_SLOT``: what ``stored_doc_of`` reads back."""
     encoded = base64.b64encode(minhash).decode("ascii")
-    story = article.story or article.id
-    return json.dumps([article.id, article.path, article.content_hash, story, encoded])
+    return json.dumps([article.id, article.path, article.content_hash, _story(article), encoded])
 
 
 def stored_doc_of(value: bytes) -> StoredDoc:
