@@ -63,6 +63,12 @@ class Article:
         """The fields the API shows for a whole document."""
         return {name: getattr(self, name) for name in ARTICLE_FIELDS}
 
+    @property
+    def story_key(self) -> str:
+        """The story ``collapse`` folds this article under, as every engine indexes
+        it: an article the indexer gave no story is a story of its own."""
+        return self.story or self.id
+
 
 @dataclass
 class RawArticle:

@@ -12,6 +12,7 @@ import pytest
 
 from search.documents import (
     MAX_FILE_BYTES,
+    Article,
     Skipped,
     SourceFile,
     base_id,
@@ -22,6 +23,11 @@ from search.documents import (
 
 def read(root: Path, name: str):  # type: ignore[no-untyped-def]
     return read_source(SourceFile(root, root / name))
+
+
+def test_an_article_without_a_story_is_a_story_of_its_own() -> None:
+    assert Article(id="a", title="", body="").story_key == "a"
+    assert Article(id="b", title="", body="", story="a").story_key == "a"
 
 
 def test_ids_are_relative_paths_without_extensions() -> None:

@@ -104,7 +104,7 @@ def to_fields(article: Article, minhash: bytes) -> dict[str, Any]:
         "people_list": list(article.people),
         "url": article.url,
         "source": article.source,
-        "story": article.story or article.id,
+        "story": article.story_key,
         "path": article.path,
         "content_hash": article.content_hash,
         "minhash": minhash,

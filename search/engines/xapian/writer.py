@@ -60,8 +60,8 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
     doc.add_boolean_term(a.ID + article.id)
     doc.add_value(a.ID_SLOT, article.id)
     doc.add_value(a.DATE_ID_SLOT, f"{article.date or ''} {article.id}")
-    doc.add_boolean_term(a.STORY + _story(article))
-    doc.add_value(a.STORY_SLOT, _story(article))
+    doc.add_boolean_term(a.STORY + article.story_key)
+    doc.add_value(a.STORY_SLOT, article.story_key)
     if article.date:
         doc.add_boolean_term(a.DATE + article.date)
         doc.add_value(a.DATE_SLOT, article.date)
@@ -77,21 +77,16 @@ def _stored(article: Article) -> dict[str, Any]:
     is all that reads it (an index before format 4 kept it here)."""
     return {
         **article.public(),
-        "story": _story(article),
+        "story": article.story_key,
         "path": article.path,
         "content_hash": article.content_hash,
     }
 
 
-def _story(article: Article) -> str:
-    """The story an article is collapsed under: its own id when it has none."""
-    return article.story or article.id
-
-
 def _stored_value(article: Article, minhash: bytes) -> str:
     """The value of ``STORED_SLOT``: what ``stored_doc_of`` reads back."""
     encoded = base64.b64encode(minhash).decode("ascii")
-    return json.dumps([article.id, article.path, article.content_hash, _story(article), encoded])
+    return json.dumps([article.id, article.path, article.content_hash, article.story_key, encoded])
 
 
 def stored_doc_of(value: bytes) -> StoredDoc:
