@@ -73,6 +73,7 @@ def _token_start(text: str, position: int) -> bool:
 
 
 def _word_starts(lower: str, prefixes: tuple[str, ...]) -> list[int]:
+    """Where, in text order, a token of ``lower`` starts with one of ``prefixes``."""
     starts = set()
     for prefix in prefixes:
         position = lower.find(prefix)
