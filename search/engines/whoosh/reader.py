@@ -208,16 +208,13 @@ class WhooshReader:
 
     def _match(self, hit: Any, collapsed: bool, scored: bool) -> Match:
         """One hit; ``scored`` is false when sorted by date (score is then null)."""
-        stored = hit.fields()
+        article = from_stored(hit.fields())
         duplicates = None
         if collapsed:
             ids = self.searcher.reader().column_reader("id")
-            story = wq.Term("story", stored.get("story", stored["id"]))
-            members = self.searcher.docs_for_query(story)
+            members = self.searcher.docs_for_query(wq.Term("story", article.story_key))
             duplicates = sorted(ids[docnum] for docnum in members if docnum != hit.docnum)
-        return Match(
-            from_stored(stored), round(float(hit.score), 4) if scored else None, duplicates
-        )
+        return Match(article, round(float(hit.score), 4) if scored else None, duplicates)
 
     def similar(self, article: Article, limit: int) -> list[Match]:
         """Its key body terms and its people, itself excluded."""
