@@ -21,6 +21,7 @@ from search.deadline import Deadline
 from search.documents import Article
 from search.query import SearchRequest
 from search.shards import Shards
+from search.suggestions import Speller
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,9 @@ class Matches:
     suggestion: str | None = None
 
 
-class Reader(Protocol):
-    """A snapshot of one index, used by one request at a time."""
+class Reader(Speller, Protocol):
+    """A snapshot of one index, used by one request at a time; its vocabulary
+    (``Speller``) gives highlighting its word forms and ``Matches`` its suggestion."""
 
     def search(self, request: SearchRequest, deadline: Deadline) -> Matches:
         """Raises InvalidQuery for ``q`` it cannot understand, SearchTimeout past ``deadline``."""
@@ -70,10 +72,6 @@ class Reader(Protocol):
 
     def similar(self, article: Article, limit: int) -> list[Match]:
         """Articles most like ``article``, itself excluded."""
-        ...
-
-    def analyzed(self, word: str) -> str | None:
-        """The index form of a word (``None`` for a stop word), for highlighting."""
         ...
 
     def doc_count(self) -> int: ...

@@ -8,7 +8,6 @@ facet collectors, which score every match and re-read postings each time.
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,9 +22,10 @@ from search.documents import Article
 from search.engines.base import Match, Matches, StoredDoc
 from search.engines.whoosh.parse import QueryBuilder, positive_terms
 from search.engines.whoosh.schema import analyzed, from_stored
-from search.query import SearchRequest, date_order, query_words
+from search.query import SearchRequest, date_order
+from search.suggestions import suggestion
 
-RARE_DOC_FREQUENCY = 1
+SPELLINGS = 3
 SIMILAR_TERMS = 20
 DEADLINE_CHECK_EVERY = 128
 FEEDBACK_DOCS = 5
@@ -177,7 +177,7 @@ class WhooshReader:
             hits=hits,
             facets={name: self.facets.counts(name, docnums) for name in request.facets},
             terms=_highlight_terms(parsed) if parsed is not None else frozenset(),
-            suggestion=self._suggest(request.q, deadline)
+            suggestion=suggestion(request.q, self, self.doc_count(), deadline)
             if parsed is not None and request.suggest
             else None,
         )
@@ -227,35 +227,18 @@ class WhooshReader:
         results = searcher.search(wq.Or(clauses), limit=limit, mask=wq.Term("id", article.id))
         return [self._match(hit, False, True) for hit in results]
 
-    def _suggest(self, q: str, deadline: Deadline) -> str | None:
-        """A did-you-mean query when typed words are unknown or rare in the index.
-
-        The results are found by then: a suggestion that would run past the
-        deadline is left out rather than failing the search.
-        """
+    def doc_frequency(self, form: str) -> int:
         reader = self.searcher.reader()
+        return int(reader.doc_frequency("body", form) + reader.doc_frequency("title", form))
+
+    def spellings(self, word: str, deadline: Deadline) -> list[str]:
+        """Whoosh's corrector over the body's words (once started, it cannot be
+        interrupted)."""
+        if deadline.passed():
+            return []
         corrector = self.searcher.corrector("body")
-        suggestion = q
-        for word in dict.fromkeys(query_words(q)):
-            if deadline.passed():
-                return None
-            lower = word.lower()
-            form = analyzed(lower)
-            if form is None:
-                continue
-            frequency = reader.doc_frequency("body", form) + reader.doc_frequency("title", form)
-            if frequency > RARE_DOC_FREQUENCY:
-                continue
-            for candidate in corrector.suggest(lower, limit=3, maxdist=2, prefix=1):
-                candidate_form = analyzed(candidate)
-                if (
-                    candidate != lower
-                    and candidate_form
-                    and reader.doc_frequency("body", candidate_form) > frequency
-                ):
-                    suggestion = re.sub(rf"\b{re.escape(word)}\b", candidate, suggestion)
-                    break
-        return suggestion.lower() if suggestion != q else None
+        found = corrector.suggest(word, limit=SPELLINGS, maxdist=2, prefix=1)
+        return [candidate for candidate in found if candidate != word]
 
 
 def _sort(request: SearchRequest, everything: bool) -> tuple[Any, bool]:

@@ -15,7 +15,7 @@ comes from a spy too (``stored_docs``), or, before that slot, document by docume
 
 from __future__ import annotations
 
-import re
+import heapq
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,11 +30,12 @@ from search.engines.base import Match, Matches, StoredDoc
 from search.engines.xapian import analysis as a
 from search.engines.xapian.parse import QueryBuilder, edit_distance
 from search.engines.xapian.writer import article_of, format_of, stored_doc_of
-from search.query import SearchRequest, bag_of_words, date_order, query_words
+from search.query import SearchRequest, bag_of_words, date_order
+from search.suggestions import suggestion
 
 SIMILAR_TERMS = 20
-RARE_DOC_FREQUENCY = 1
 SPELLING_EDITS = 2
+SPELLINGS = 3
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 20
 FEEDBACK_WEIGHT = 0.5
@@ -136,7 +137,7 @@ class XapianReader:
             hits=[self._match(item, request.collapse, scored) for item in page],
             facets=self._facets(request, spies, items),
             terms=frozenset(builder.terms),
-            suggestion=self._suggest(request.q, deadline)
+            suggestion=suggestion(request.q, self, size, deadline)
             if query is not None and request.suggest
             else None,
         )
@@ -263,45 +264,22 @@ class XapianReader:
             xapian.Query.OP_AND_MAYBE, query, xapian.Query(xapian.Query.OP_OR, feedback)
         )
 
-    def _suggest(self, q: str, deadline: Deadline) -> str | None:
-        """A did-you-mean query when typed words are unknown or rare in the index."""
-        suggestion = q
-        for word in dict.fromkeys(query_words(q)):
-            if deadline.passed():
-                return None
-            lower = word.lower()
-            form = a.analyzed(lower)
-            if form is None:
-                continue
-            frequency = self.db.get_termfreq(form)
-            if frequency > RARE_DOC_FREQUENCY:
-                continue
-            candidate = self._spelling(lower, deadline)
-            candidate_form = a.analyzed(candidate) if candidate else None
-            if (
-                candidate
-                and candidate != lower
-                and candidate_form
-                and self.db.get_termfreq(candidate_form) > frequency
-            ):
-                suggestion = _replace_word(suggestion, word, candidate)
-        return suggestion.lower() if suggestion != q else None
+    def doc_frequency(self, form: str) -> int:
+        return int(self.db.get_termfreq(form))
 
-    def _spelling(self, word: str, deadline: Deadline) -> str | None:
-        """The indexed word nearest ``word`` (at most 2 edits), the most frequent of
-        the nearest, from the words as written that start with its first letter."""
-        best: tuple[int, int, str] | None = None
+    def spellings(self, word: str, deadline: Deadline) -> list[str]:
+        """From the words as written that start with ``word``'s first letter."""
+        near: list[tuple[int, int, str]] = []
         for item in self.db.allterms(a.SPELLING + word[:1]):
             if deadline.passed():
-                return None
+                return []
             candidate = item.term.decode("utf-8")[len(a.SPELLING) :]
             if candidate == word or abs(len(candidate) - len(word)) > SPELLING_EDITS:
                 continue
             edits = edit_distance(candidate, word, SPELLING_EDITS)
             if edits <= SPELLING_EDITS:
-                key = (edits, -int(item.termfreq), candidate)
-                best = key if best is None or key < best else best
-        return best[2] if best else None
+                near.append((edits, -int(item.termfreq), candidate))
+        return [candidate for _, _, candidate in heapq.nsmallest(SPELLINGS, near)]
 
 
 def _page(
@@ -385,10 +363,6 @@ def _with_filter(query: xapian.Query | None, request: SearchRequest) -> xapian.Q
     if not filters:
         return base
     return xapian.Query(xapian.Query.OP_FILTER, base, xapian.Query(xapian.Query.OP_AND, filters))
-
-
-def _replace_word(text: str, word: str, replacement: str) -> str:
-    return re.sub(rf"\b{re.escape(word)}\b", replacement, text)
 
 
 def _modified(path: Path) -> float:

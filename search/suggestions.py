@@ -1,0 +1,69 @@
+"""Did you mean: which typed words a suggestion corrects, and to what, for every engine.
+
+A typed word is corrected when it is rare in the index and an indexed word at most
+two edits away is in more documents. Rare is a share of the documents (one in a
+thousand, at least one document), not a fixed count: a common typo ("goverment")
+is in none or one of a few thousand articles but in hundreds of an archive of
+millions, and a fixed count stopped correcting it as the archive grew (the BBC
+set copied 16 times: 16 documents have it, and no suggestion came). The engine
+finds the nearby words and counts documents (``Speller``); the rule is here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from search.deadline import Deadline
+from search.query import query_words
+
+RARE_SHARE = 0.001
+
+
+class Speller(Protocol):
+    """What an engine's reader tells of its vocabulary."""
+
+    def analyzed(self, word: str) -> str | None:
+        """The index form of a word, ``None`` for a stop word."""
+        ...
+
+    def doc_frequency(self, form: str) -> int:
+        """How many documents have this index form in their text."""
+        ...
+
+    def spellings(self, word: str, deadline: Deadline) -> list[str]:
+        """Indexed words as written, other than ``word`` and at most two edits from
+        it, nearest first and the more frequent first among the equally near; a
+        few at most, none once ``deadline`` has passed."""
+        ...
+
+
+def suggestion(q: str, speller: Speller, documents: int, deadline: Deadline) -> str | None:
+    """``q`` with each rare word replaced by a better spelling, lower-cased; ``None``
+    when no word is replaced, or past the deadline: the results are found by then,
+    and a suggestion is left out rather than failing the search."""
+    rare = max(1, int(documents * RARE_SHARE))
+    suggested = q
+    for word in dict.fromkeys(query_words(q)):
+        if deadline.passed():
+            return None
+        lower = word.lower()
+        form = speller.analyzed(lower)
+        if form is None:
+            continue
+        frequency = speller.doc_frequency(form)
+        if frequency > rare:
+            continue
+        better = _more_frequent(speller, lower, frequency, deadline)
+        if better is not None:
+            suggested = re.sub(rf"\b{re.escape(word)}\b", better, suggested)
+    return suggested.lower() if suggested != q else None
+
+
+def _more_frequent(speller: Speller, word: str, frequency: int, deadline: Deadline) -> str | None:
+    """The nearest spelling of ``word`` in more documents than its ``frequency``."""
+    for candidate in speller.spellings(word, deadline):
+        form = speller.analyzed(candidate)
+        if form is not None and speller.doc_frequency(form) > frequency:
+            return candidate
+    return None
