@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from search import stop_words
-from search.documents import TOKEN_PATTERN
+from search.documents import TOKEN_PATTERN, fold_case
 from search.errors import InvalidParameter, InvalidQuery
 
 MAX_Q_CHARS = 4000
@@ -231,7 +231,7 @@ def bag_of_words(q: str) -> list[str]:
     this same bag). In a long question, English stop words go ("what articles
     deal with ..."); a short news query keeps every word ("the who").
     """
-    words = [word.lower() for word in PLAIN_WORD.findall(q) if word != "OR"]
+    words = [fold_case(word) for word in PLAIN_WORD.findall(q) if word != "OR"]
     if len(words) < LONG_QUESTION_WORDS:
         return words
     stop = stop_words.english()

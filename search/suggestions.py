@@ -15,6 +15,7 @@ import re
 from typing import Protocol
 
 from search.deadline import Deadline
+from search.documents import fold_case
 from search.query import query_words
 
 RARE_SHARE = 0.001
@@ -47,7 +48,7 @@ def suggestion(q: str, speller: Speller, documents: int, deadline: Deadline) -> 
     for word in dict.fromkeys(query_words(q)):
         if deadline.passed():
             return None
-        lower = word.lower()
+        lower = fold_case(word)
         form = speller.analyzed(lower)
         if form is None:
             continue
@@ -57,7 +58,7 @@ def suggestion(q: str, speller: Speller, documents: int, deadline: Deadline) -> 
         better = _more_frequent(speller, lower, frequency, deadline)
         if better is not None:
             suggested = re.sub(rf"\b{re.escape(word)}\b", better, suggested)
-    return suggested.lower() if suggested != q else None
+    return fold_case(suggested) if suggested != q else None
 
 
 def _more_frequent(speller: Speller, word: str, frequency: int, deadline: Deadline) -> str | None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from search.indexer import Indexer
 from search.people import PersonFinder
+from search.query import parse_request
 from search.searcher import SearchService
 from search.store import IndexStore
 
@@ -39,3 +41,29 @@ def test_similar_reads_one_generation_even_when_a_new_one_is_published(
     finally:
         service.close()
     assert rebuilt and results.hits
+
+
+def test_a_dotted_capital_i_is_an_i_in_search_and_highlights(
+    tmp_path: Path, finder: PersonFinder, engine: str
+) -> None:
+    """ "İstanbul" as written, typed or shouted is one word; ``str.lower`` made it "i"
+    and "stanbul", which found every article with an "I"."""
+    source = tmp_path / "wire.jsonl"
+    records = [
+        {"id": "flights", "title": "Flights", "body": "Flights to İstanbul were late."},
+        {"id": "rain", "title": "Rain", "body": "Rain fell on Istanbul and Ankara."},
+        {"id": "opinion", "title": "Opinion", "body": "I think I can say what I like."},
+    ]
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
+    store = IndexStore(tmp_path / "index")
+    Indexer(store, finder, engine=engine).reindex([source])
+    service = SearchService(store, cache_size=0)
+    try:
+        for q in ("İstanbul", "istanbul", "ISTANBUL"):
+            results = service.search(parse_request({"q": q}))
+            assert sorted(hit.id for hit in results.hits) == ["flights", "rain"], q
+            marked = {hit.id: "".join(hit.highlights["body"]) for hit in results.hits}
+            assert "<mark>İstanbul</mark>" in marked["flights"]
+            assert "<mark>Istanbul</mark>" in marked["rain"]
+    finally:
+        service.close()

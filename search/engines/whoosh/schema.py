@@ -15,16 +15,19 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from whoosh.analysis import (
-    Filter,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemFilter,
-    StopFilter,
-)
+from whoosh.analysis import Filter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-from search.documents import TOKEN_PATTERN, Article
+from search.documents import TOKEN_PATTERN, Article, fold_case
+
+
+class CaseFilter(Filter):
+    """Lower-cases as every engine does (``fold_case``: "İstanbul" is "istanbul")."""
+
+    def __call__(self, tokens: Any) -> Any:
+        for token in tokens:
+            token.text = fold_case(token.text)
+            yield token
 
 
 class PossessiveFilter(Filter):
@@ -42,7 +45,7 @@ def text_analyzer() -> Any:
     """Words, lower-cased, possessives and stop words dropped, Porter-stemmed."""
     return (
         RegexTokenizer(TOKEN_PATTERN)
-        | LowercaseFilter()
+        | CaseFilter()
         | PossessiveFilter()
         | StopFilter()
         | StemFilter(cachesize=-1)
@@ -62,7 +65,7 @@ def analyzed(word: str) -> str | None:
 
 def name_analyzer() -> Any:
     """Name words, lower-cased and unstemmed: "Starmer" finds "Keir Starmer"."""
-    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | PossessiveFilter()
+    return RegexTokenizer(TOKEN_PATTERN) | CaseFilter() | PossessiveFilter()
 
 
 TITLE_REPEATS = 2

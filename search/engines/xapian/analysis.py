@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import xapian
 
-from search.documents import TOKEN_PATTERN
+from search.documents import TOKEN_PATTERN, fold_case
 
 TOKEN = re.compile(TOKEN_PATTERN)
 # Whoosh's English stop words, so both engines drop the same words.
@@ -50,15 +50,15 @@ PEOPLE_SEPARATOR = "\x1f"
 # Written into each database's metadata; an index of an older format is served as
 # it is (the reader does without the slots it lacks) and rebuilt in full by the
 # next reindex.
-FORMAT_KEY, FORMAT = "search.format", 4
+FORMAT_KEY, FORMAT = "search.format", 5
 PEOPLE_SLOT_SINCE, STORED_SLOT_SINCE = 3, 4
 _STEM = xapian.Stem("english")
 
 
 def words(text: str) -> Iterator[str]:
-    """Lower-cased words without possessives."""
-    for token in TOKEN.findall(text):
-        word = token.lower()
+    """Lower-cased words without possessives (case folded first: a word the caller
+    lower-cased with ``str.lower`` is still one word)."""
+    for word in TOKEN.findall(fold_case(text)):
         if word.endswith(("'s", "’s")):
             word = word[:-2]
         if word:

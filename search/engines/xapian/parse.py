@@ -20,6 +20,7 @@ from rapidfuzz.distance import OSA
 
 from search import query_language as ql
 from search.deadline import Deadline
+from search.documents import fold_case
 from search.engines.xapian import analysis as a
 from search.query import TEXT_FIELDS
 
@@ -131,7 +132,7 @@ class QueryBuilder:
 
     def _words(self, node: ql.Pattern, prefix: str) -> Iterator[str]:
         """Vocabulary words of the field that the pattern matches, deadline-checked."""
-        text = node.text.lower()
+        text = fold_case(node.text)
         matches: Callable[[str], object] | None
         if node.kind == "prefix":
             lead, matches = text, None

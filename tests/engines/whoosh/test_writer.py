@@ -1,5 +1,5 @@
-"""Whoosh indexes across versions: one built before the all-text field keeps serving,
-and the next reindex rebuilds it in full."""
+"""Whoosh indexes across versions: one built before the all-text field, or before
+case folding, keeps serving, and the next reindex rebuilds it in full."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from whoosh.analysis import LowercaseFilter
 
 from search.engines.whoosh import schema, writer
 from search.indexer import Indexer
@@ -44,6 +45,22 @@ def test_an_index_from_before_the_all_text_field_serves_then_is_rebuilt(
         Indexer(store, finder).reindex([corpus])
     assert not store.current_format()
     assert paris_total(store) == 2  # served by the per-field parser meanwhile
+    summary = Indexer(store, finder).reindex([corpus])
+    assert summary.full and store.current_format()
+    assert paris_total(store) == 2
+
+
+def test_an_index_from_before_case_folding_serves_then_is_rebuilt(
+    tmp_path: Path, corpus: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh's own lower-casing made "İ" an "i" and a combining dot; an index
+    analysed so is served as it is, and rebuilt by the next reindex."""
+    store = IndexStore(tmp_path / "index")
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "CaseFilter", LowercaseFilter)
+        Indexer(store, finder).reindex([corpus])
+    assert not store.current_format()
+    assert paris_total(store) == 2
     summary = Indexer(store, finder).reindex([corpus])
     assert summary.full and store.current_format()
     assert paris_total(store) == 2
