@@ -177,7 +177,7 @@ class WhooshReader:
             hits=hits,
             facets={name: self.facets.counts(name, docnums) for name in request.facets},
             terms=_highlight_terms(parsed) if parsed is not None else frozenset(),
-            suggestion=suggestion(request.q, self, self.doc_count(), deadline)
+            suggestion=suggestion(request.q, self, deadline)
             if parsed is not None and request.suggest
             else None,
         )

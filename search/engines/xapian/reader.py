@@ -137,7 +137,7 @@ class XapianReader:
             hits=[self._match(item, request.collapse, scored) for item in page],
             facets=self._facets(request, spies, items),
             terms=frozenset(builder.terms),
-            suggestion=suggestion(request.q, self, size, deadline)
+            suggestion=suggestion(request.q, self, deadline)
             if query is not None and request.suggest
             else None,
         )
