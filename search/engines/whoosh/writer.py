@@ -16,7 +16,7 @@ from whoosh import index as whoosh_index
 from whoosh.query import Term
 
 from search.documents import Article
-from search.engines.whoosh.schema import CaseFilter, build_schema, to_fields
+from search.engines.whoosh.schema import build_schema, text_analyzer, to_fields
 from search.errors import ReindexError
 
 WRITER_MB = 256
@@ -64,10 +64,11 @@ def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Articl
 
 def is_current_format(path: Path) -> bool:
     """Whether the index has every field of today's schema (the all-text one came
-    later) and folds case as today's does (``CaseFilter``, later still)."""
+    later) and analyses text as today's does (case folding came later still): Whoosh
+    keeps each index's analyzers, and equal ones compare equal."""
     schema = whoosh_index.open_dir(str(path)).schema
-    folds = any(isinstance(item, CaseFilter) for item in schema["body"].analyzer.items)
-    return folds and set(build_schema().names()) <= set(schema.names())
+    fields = set(build_schema().names()) <= set(schema.names())
+    return fields and bool(schema["body"].analyzer == text_analyzer())
 
 
 def _abandon(writer: Any, path: Path) -> None:
