@@ -229,13 +229,15 @@ def bag_of_words(q: str) -> list[str]:
     A repeated word stays repeated: a question that names a thing twice is more
     about it (measured on CACM). The operator ``OR`` is not a word (``a OR b`` is
     this same bag). In a long question, English stop words go ("what articles
-    deal with ..."); a short news query keeps every word ("the who").
+    deal with ..."), and so do words of one letter or digit (the "x" and "2" of a
+    formula: CACM 0.503 -> 0.515 nDCG@10 on the Xapian engine; the Whoosh engine's
+    analysis drops them everywhere); a short news query keeps every word ("the who").
     """
     words = [fold_case(word) for word in PLAIN_WORD.findall(q) if word != "OR"]
     if len(words) < LONG_QUESTION_WORDS:
         return words
     stop = stop_words.english()
-    return [word for word in words if word not in stop]
+    return [word for word in words if word not in stop and len(word) > 1]
 
 
 # A word as the index takes it, "O'Driscoll" whole (not "Driscoll", a word no

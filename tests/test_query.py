@@ -93,6 +93,9 @@ def test_bag_of_words_keeps_short_queries_whole_and_repeats() -> None:
     long = "What articles exist which deal with TSS, the Time Sharing System? TSS only."
     assert bag_of_words(long) == ["articles", "exist", "deal", "tss", "time", "sharing",
                                   "system", "tss"]  # fmt: skip
+    formula = "Algorithms for the solution of x to the power 2 in plan B"
+    assert bag_of_words(formula) == ["algorithms", "solution", "power", "plan"]
+    assert bag_of_words("plan B") == ["plan", "b"]
 
 
 @pytest.mark.parametrize(
