@@ -39,6 +39,7 @@ TOKEN = re.compile(
 T = TypeVar("T")
 FIELD = re.compile(rf"^({'|'.join(QUERY_FIELDS)}):(.*)$")
 RANGE = re.compile(r"^(.*?)\s*\bTO\b\s*(.*)$")
+DATE_RANGE_HINT = "date range needs ISO dates like date:[2026-01-01 TO 2026-01-31]"
 FUZZY = re.compile(r"^(.+?)~([12]?)$")
 
 
@@ -247,16 +248,24 @@ def _word(text: str, field: str | None) -> Node:
 def _date_range(text: str) -> DateRange:
     ends = RANGE.match(text.strip("[]").strip())
     if ends is None:
-        raise InvalidQuery(
-            "date range needs ISO dates like date:[2026-01-01 TO 2026-01-31], got " + repr(text)
-        )
-    start, end = (end.strip() or None for end in ends.groups())
-    for value in (start, end):
-        if value is not None and not is_iso_date(value):
-            raise InvalidQuery(
-                f"date range needs ISO dates like date:[2026-01-01 TO 2026-01-31], got {value!r}"
-            )
-    return DateRange(start, end)
+        raise InvalidQuery(f"{DATE_RANGE_HINT}, got {text!r}")
+    start, end = ends.groups()
+    return DateRange(date_range_end(start), date_range_end(end))
+
+
+def date_range_end(text: str | None) -> str | None:
+    """One end of a date range, ``None`` when open: left empty or written "*", as in
+    Lucene's and Elasticsearch's syntax.
+
+    Raises:
+        InvalidQuery: the end is not an ISO date.
+    """
+    value = (text or "").strip()
+    if value in ("", "*"):
+        return None
+    if not is_iso_date(value):
+        raise InvalidQuery(f"{DATE_RANGE_HINT}, got {value!r}")
+    return value
 
 
 def _joined(parts: list[Node], kind: type[And] | type[Or]) -> Node:

@@ -98,6 +98,7 @@ def test_script_in_article_comes_back_escaped(client: Server) -> None:
         ({"q": "people:starmer"}, {SAMPLE_A, SAMPLE_B, "wire-budget"}),
         ({"q": "people:reeves"}, {"wire-budget"}),
         ({"q": "date:[2025-01-01 TO 2025-12-31]"}, {"wire-budget", "wire-script"}),
+        ({"q": "date:[* TO 2025-12-31]"}, {"wire-budget", "wire-script", "wire-election"}),
         ({"q": "gottemoell*"}, {SAMPLE_A}),
         ({"q": "gotemoeller~"}, {SAMPLE_A}),
         (

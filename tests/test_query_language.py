@@ -31,6 +31,8 @@ PARSED = [
     ("date:2026-01-06", ql.DateRange("2026-01-06", "2026-01-06")),
     ("date:[2026-01-01 TO 2026-01-31]", ql.DateRange("2026-01-01", "2026-01-31")),
     ("date:[2026-01-01 TO ]", ql.DateRange("2026-01-01", None)),
+    ("date:[2026-01-01 TO *]", ql.DateRange("2026-01-01", None)),
+    ("date:[* TO 2026-01-31]", ql.DateRange(None, "2026-01-31")),
     ("id:secret", W("id:secret")),
     ("", ql.Every()),
     ("*", ql.Every()),

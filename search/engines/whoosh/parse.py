@@ -24,9 +24,8 @@ from search.query import (
     TEXT_FIELDS,
     bag_of_words,
     check_balanced,
-    is_iso_date,
 )
-from search.query_language import Expansions
+from search.query_language import Expansions, date_range_end
 
 EXPANDING = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.Regex)
 ALL_TEXT = "text"
@@ -81,12 +80,7 @@ class QueryBuilder:
         parsed = parsed.accept(lambda node: _streamed(expand(node)))
         for node in _walk(parsed):
             if isinstance(node, wq.TermRange) and node.fieldname == "date":
-                for end in (node.start, node.end):
-                    if end and not is_iso_date(str(end)):
-                        raise InvalidQuery(
-                            f"date range needs ISO dates like date:[2026-01-01 TO 2026-01-31], "
-                            f"got {end!r}"
-                        )
+                node.start, node.end = date_range_end(node.start), date_range_end(node.end)
         return parsed
 
 
