@@ -9,9 +9,9 @@ The grammar (``search.query`` lists what users type)::
     atom     := "(" query ")" | [field ":"] (phrase | range | word)
 
 A word ending in ``*`` is a prefix, one with ``*`` or ``?`` inside a wildcard, one
-ending in ``~`` or ``~2`` fuzzy. Leaves keep the text as typed; analysis (case,
-stemming, stop words) is the engine's, so each engine means by a word what its
-index means by it.
+ending in ``~`` or ``~2`` fuzzy (a larger ``~N`` is ``~2``, as Lucene takes it).
+Leaves keep the text as typed; analysis (case, stemming, stop words) is the
+engine's, so each engine means by a word what its index means by it.
 """
 
 from __future__ import annotations
@@ -40,7 +40,10 @@ T = TypeVar("T")
 FIELD = re.compile(rf"^({'|'.join(QUERY_FIELDS)}):(.*)$")
 RANGE = re.compile(r"^(.*?)\s*\bTO\b\s*(.*)$")
 DATE_RANGE_HINT = "date range needs ISO dates like date:[2026-01-01 TO 2026-01-31]"
-FUZZY = re.compile(r"^(.+?)~([12]?)$")
+FUZZY = re.compile(r"^(.+?)~(\d*)$")
+# More edits match most of a vocabulary's short words: "brown~3" found 2,037 of the
+# BBC set's 2,225 articles.
+MAX_FUZZY_EDITS = 2
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,8 @@ class _Parser:
 def _word(text: str, field: str | None) -> Node:
     fuzzy = FUZZY.match(text)
     if fuzzy is not None:
-        return Pattern("fuzzy", fuzzy.group(1), field, int(fuzzy.group(2) or 1))
+        edits = min(int(fuzzy.group(2) or 1), MAX_FUZZY_EDITS)
+        return Pattern("fuzzy", fuzzy.group(1), field, edits)
     if text.endswith("*") and "*" not in text[:-1] and "?" not in text and len(text) > 1:
         return Pattern("prefix", text[:-1], field)
     if ("*" in text or "?" in text) and text.strip("*?"):

@@ -116,6 +116,24 @@ def test_query_language_and_filters(
     assert body["total"] == len(expected)
 
 
+def test_excluded_words_alone_match_every_other_article(client: Server) -> None:
+    everything = search(client, per_page=100)["total"]
+    kushner = search(client, q="kushner", per_page=100)["total"]
+    assert 0 < kushner < everything
+    for q in ("-kushner", "NOT kushner", "(-kushner)"):
+        assert search(client, q=q, per_page=100)["total"] == everything - kushner, q
+    assert (
+        search(client, q="+paris -kushner")["total"] == search(client, q="paris -kushner")["total"]
+    )
+
+
+def test_more_than_two_edits_are_two(client: Server) -> None:
+    """As Lucene takes "~3": more edits would match most short words."""
+    two, five = (search(client, q=f"gottemoler~{n}", per_page=100) for n in (2, 5))
+    assert two["total"] == five["total"] > 0
+    assert [hit["id"] for hit in two["hits"]] == [hit["id"] for hit in five["hits"]]
+
+
 def test_empty_query_lists_everything_newest_first(client: Server) -> None:
     body = search(client, per_page=100)
     assert body["total"] == 17

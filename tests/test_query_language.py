@@ -28,6 +28,7 @@ PARSED = [
     ("b?air", Pat("wildcard", "b?air")),
     ("body:kushnr~", Pat("fuzzy", "kushnr", "body", 1)),
     ("gotemoeler~2", Pat("fuzzy", "gotemoeler", None, 2)),
+    ("gotemoeler~5", Pat("fuzzy", "gotemoeler", None, 2)),
     ("date:2026-01-06", ql.DateRange("2026-01-06", "2026-01-06")),
     ("date:[2026-01-01 TO 2026-01-31]", ql.DateRange("2026-01-01", "2026-01-31")),
     ("date:[2026-01-01 TO ]", ql.DateRange("2026-01-01", None)),

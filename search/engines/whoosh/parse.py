@@ -25,9 +25,12 @@ from search.query import (
     bag_of_words,
     check_balanced,
 )
-from search.query_language import Expansions, date_range_end
+from search.query_language import MAX_FUZZY_EDITS, Expansions, date_range_end
 
 EXPANDING = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.Regex)
+# -word only at the start of a word (or group), so dates and hyphenated words stay whole.
+MINUS = re.compile(r"(?<![^\s(])-(?=[^\s-])")
+QUOTED = re.compile(r'("[^"]*")')
 ALL_TEXT = "text"
 FIELD_BOOSTS = {"title": 2.0, "body": 1.0, "people": 1.5}
 
@@ -52,8 +55,7 @@ class QueryBuilder:
         parser.remove_plugin_class(qparser.FieldsPlugin)
         parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>{'|'.join(QUERY_FIELDS)}):"))
         parser.add_plugin(qparser.FuzzyTermPlugin())
-        # -word/+word only at the start of a word, so dates and hyphenated words stay whole.
-        parser.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
+        parser.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+", MINUS.pattern))
         return parser
 
     def parse(
@@ -74,6 +76,10 @@ class QueryBuilder:
         check_balanced(q)
         try:
             parsed = self._parsers[match].parse(q)
+            if parsed is wq.NullQuery:
+                # Whoosh's plus-minus syntax makes excluded words alone match nothing
+                # ("-blair": no article, where "NOT blair" finds every other one).
+                parsed = self._parsers[match].parse(_minus_as_not(q))
         except Exception as exc:  # Whoosh raises assorted errors on odd input
             raise InvalidQuery(f"cannot parse query: {exc}") from None
         expand = _Expansions(reader, deadline or Deadline.after(float("inf")))
@@ -96,6 +102,8 @@ class _Expansions:
     def __call__(self, node: wq.Query) -> wq.Query:
         if not isinstance(node, EXPANDING) or isinstance(node, wq.Every):
             return node
+        if isinstance(node, wq.FuzzyTerm):
+            node.maxdist = min(node.maxdist, MAX_FUZZY_EDITS)
         words = self.budget.take(self._words(node))
         if not words:
             return wq.NullQuery
@@ -120,6 +128,13 @@ class _Expansions:
         for word in node._btexts(self.reader):
             self.budget.deadline.check()
             yield word
+
+
+def _minus_as_not(q: str) -> str:
+    """``q`` with each word-starting "-" outside phrases written as NOT, which means
+    the same where nothing is required beside it."""
+    parts = QUOTED.split(q)
+    return "".join(part if odd % 2 else MINUS.sub("NOT ", part) for odd, part in enumerate(parts))
 
 
 def _streamed(node: wq.Query) -> wq.Query:
