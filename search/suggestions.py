@@ -20,6 +20,8 @@ from search.documents import fold_case
 from search.query import query_words
 
 RARE_DOCUMENTS = 1
+# What a Speller offers for a word: this many spellings at most, this many edits away.
+SPELLINGS, SPELLING_EDITS = 3, 2
 
 
 class Speller(Protocol):
@@ -34,9 +36,9 @@ class Speller(Protocol):
         ...
 
     def spellings(self, word: str, deadline: Deadline) -> list[str]:
-        """Indexed words as written, other than ``word`` and at most two edits from
-        it, nearest first and the more frequent first among the equally near; a
-        few at most, none once ``deadline`` has passed."""
+        """Indexed words as written, other than ``word`` and at most
+        ``SPELLING_EDITS`` from it, nearest first and the more frequent first among
+        the equally near; ``SPELLINGS`` at most, none once ``deadline`` has passed."""
         ...
 
 

@@ -23,9 +23,8 @@ from search.engines.base import Match, Matches, StoredDoc
 from search.engines.whoosh.parse import QueryBuilder, positive_terms
 from search.engines.whoosh.schema import analyzed, from_stored
 from search.query import SearchRequest, date_order
-from search.suggestions import suggestion
+from search.suggestions import SPELLING_EDITS, SPELLINGS, suggestion
 
-SPELLINGS = 3
 SIMILAR_TERMS = 20
 DEADLINE_CHECK_EVERY = 128
 FEEDBACK_DOCS = 5
@@ -237,7 +236,7 @@ class WhooshReader:
         if deadline.passed():
             return []
         corrector = self.searcher.corrector("body")
-        found = corrector.suggest(word, limit=SPELLINGS, maxdist=2, prefix=1)
+        found = corrector.suggest(word, limit=SPELLINGS, maxdist=SPELLING_EDITS, prefix=1)
         return [candidate for candidate in found if candidate != word]
 
 

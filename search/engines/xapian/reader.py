@@ -31,11 +31,9 @@ from search.engines.xapian import analysis as a
 from search.engines.xapian.parse import QueryBuilder, edit_distance
 from search.engines.xapian.writer import article_of, format_of, stored_doc_of
 from search.query import SearchRequest, bag_of_words, date_order
-from search.suggestions import suggestion
+from search.suggestions import SPELLING_EDITS, SPELLINGS, suggestion
 
 SIMILAR_TERMS = 20
-SPELLING_EDITS = 2
-SPELLINGS = 3
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 20
 FEEDBACK_WEIGHT = 0.5
