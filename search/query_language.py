@@ -6,7 +6,7 @@ The grammar (``search.query`` lists what users type)::
     clause   := conjunct ("OR" conjunct)*
     conjunct := unary ("AND" unary)*
     unary    := ("NOT" | "-" | "+") unary | atom
-    atom     := "(" query ")" | [field ":"] (phrase | range | word)
+    atom     := "(" query ")" | [field ":"] (phrase | range | word | "(" query ")")
 
 A word ending in ``*`` is a prefix, one with ``*`` or ``?`` inside a wildcard, one
 ending in ``~`` or ``~2`` fuzzy (a larger ``~N`` is ``~2``, as Lucene takes it).
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TypeVar
 
@@ -226,6 +226,8 @@ class _Parser:
         if field_match is None:
             return _word(text, None)
         field, rest = field_match.groups()
+        if not rest and self._peek() == ("open", "("):
+            return _in_field(self.atom(), field)
         if not rest and self._peek() is not None and self._peek()[0] in ("phrase", "range"):  # type: ignore[index]
             kind, rest = self.tokens[self.at]
             self.at += 1
@@ -235,6 +237,20 @@ class _Parser:
         if field == "date":
             return DateRange(rest, rest) if is_iso_date(rest) else Word(rest, "date")
         return _word(rest, field) if rest else Word(field)
+
+
+def _in_field(node: Node, field: str) -> Node:
+    """A group's words, phrases and patterns restricted to ``field``, as Lucene reads
+    ``title:(a OR b)`` (before, "title" was a word of its own)."""
+    if isinstance(node, And | Or):
+        return type(node)(tuple(_in_field(part, field) for part in node.parts))
+    if isinstance(node, Not):
+        return Not(_in_field(node.part, field))
+    if not isinstance(node, Word | Phrase | Pattern) or node.field is not None:
+        return node
+    if field == "date" and is_iso_date(node.text):
+        return DateRange(node.text, node.text)
+    return replace(node, field=field)
 
 
 def _word(text: str, field: str | None) -> Node:

@@ -95,6 +95,7 @@ def test_script_in_article_comes_back_escaped(client: Server) -> None:
         ({"q": "paris NOT kushner"}, {"wire-election"}),
         ({"q": "paris -kushner"}, {"wire-election"}),
         ({"q": "title:budget"}, {"wire-budget", "bbc/politics/005"}),
+        ({"q": "title:(budget OR election)"}, {"wire-budget", "bbc/politics/005", "wire-election"}),
         ({"q": "people:starmer"}, {SAMPLE_A, SAMPLE_B, "wire-budget"}),
         ({"q": "people:reeves"}, {"wire-budget"}),
         ({"q": "date:[2025-01-01 TO 2025-12-31]"}, {"wire-budget", "wire-script"}),
