@@ -162,14 +162,17 @@ def get_json(url: str, timeout: float = 10.0) -> tuple[int, Any]:
 class Server:
     """A real ``search-serve`` (gunicorn) on a free loopback port."""
 
-    def __init__(self, index: Path, workers: int = 2, **env_vars: str) -> None:
+    def __init__(
+        self, index: Path, workers: int = 2, command: list[str] | None = None, **env_vars: str
+    ) -> None:
+        """``command`` is how ``search-serve`` is started (default: this interpreter's)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(
             os.environ, SEARCH_REFRESH_INTERVAL_S="0.2", SEARCH_LOG_LEVEL="warning", **env_vars
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "search.cli", "serve", "--index", str(index),
+            [*(command or [sys.executable, "-m", "search.cli", "serve"]), "--index", str(index),
              "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
