@@ -189,9 +189,12 @@ def free_port() -> int:
 class Served:
     """``search-serve`` with 2 workers on a free loopback port."""
 
-    def __init__(self, settings: Settings, cache_size: int) -> None:
+    def __init__(self, settings: Settings, cache_size: int, worker: str | None = None) -> None:
+        """``worker`` is a gunicorn worker class other than the one served by default."""
         self.url = f"http://127.0.0.1:{free_port()}"
         env = dict(os.environ, SEARCH_LOG_LEVEL="warning", SEARCH_RESULT_CACHE=str(cache_size))
+        if worker:
+            env["SEARCH_WORKER_CLASS"] = worker
         if settings.shards:
             env["SEARCH_SHARDS"] = settings.shards
         self.process = subprocess.Popen(
@@ -261,17 +264,26 @@ def parse_wrk(output: str) -> dict[str, float]:
     return figures
 
 
+# Cold searches served by gunicorn's own threaded worker, which search/worker.py
+# extends so that slow clients cost a socket rather than a thread: what that costs.
+THREADED = "`/search`, gunicorn's threaded worker"
+
+
 def over_http(settings: Settings, texts: list[str], seconds: int, folder: Path) -> dict[str, Any]:
-    """``/health`` (the ceiling) and the query list, with the result cache off, then on."""
+    """``/health`` (the ceiling) and the query list, with the result cache off, then on;
+    and cold again under gunicorn's plain threaded worker."""
     search_paths = ["/search?" + urllib.parse.urlencode({"q": q}) for q in texts]
     figures: dict[str, Any] = {}
-    for cache_size, label in ((0, "`/search`"), (256, "`/search` with the result cache")):
-        served = Served(settings, cache_size)
+    runs = [(0, "`/search`", None), (256, "`/search` with the result cache", None),
+            (0, THREADED, "gthread")]  # fmt: skip
+    for cache_size, label, worker in runs:
+        served = Served(settings, cache_size, worker)
         try:
             if not figures:
                 figures["ceiling"] = wrk(served.url, ["/health"], seconds, folder)
             figures[label] = wrk(served.url, search_paths, seconds, folder)
-            figures["worker_memory_mb"] = served.worker_memory_mb()
+            if worker is None:
+                figures["worker_memory_mb"] = served.worker_memory_mb()
         finally:
             served.stop()
     return figures
@@ -403,6 +415,12 @@ def report(scale: int, result: dict[str, Any]) -> str:
                 f"{run['rps'] / ceiling:.0%} of the `/health` ceiling ({ceiling:.0f} req/s)"
                 + (" — wrk saw errors" if "errors" in run else "")
             )
+        threaded = http[THREADED]
+        rows.append(
+            f"- HTTP {THREADED}: {threaded['rps']:.0f} req/s (p50 {threaded['p50']:.1f} ms, "
+            f"p99 {threaded['p99']:.1f} ms); ours serves "
+            f"{http['`/search`']['rps'] / threaded['rps']:.2f}x as many"
+        )
         rows += [
             "- serving workers' memory after the load: "
             + ", ".join(

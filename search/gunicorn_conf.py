@@ -6,6 +6,7 @@ come from the ``SEARCH_*`` environment that ``search-serve`` sets from its flags
 """
 
 import os
+import resource
 import shutil
 import tempfile
 from typing import Any
@@ -19,11 +20,13 @@ if _OWN_METRICS_DIR:
 wsgi_app = "search.app:create_app()"
 bind = [os.environ.get("SEARCH_BIND", "127.0.0.1:8000")]
 workers = int(os.environ.get("SEARCH_WORKERS", "2"))
-# Threads, with a time limit on reading each request (search/worker.py): slow or
-# idle clients hold a thread for seconds at most, never the whole process.
-worker_class = "search.worker.SearchWorker"
+# Requests read in each worker's event loop and answered in its threads
+# (search/worker.py): a slow or idle client holds a socket, never a thread.
+# SEARCH_WORKER_CLASS serves with another, for scripts/bench to compare.
+worker_class = os.environ.get("SEARCH_WORKER_CLASS", "search.worker.SearchWorker")
 threads = int(os.environ.get("SEARCH_THREADS", "8"))
-keepalive = 5
+# Seconds an idle kept-alive connection stays open.
+keepalive = int(os.environ.get("SEARCH_KEEPALIVE_S", "5"))
 # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
 # connections over them. On one shared socket, whichever worker woke first took a
 # burst of keep-alive connections and kept them: one core did the work of two
@@ -44,6 +47,22 @@ loglevel = os.environ.get("SEARCH_LOG_LEVEL", "info")
 access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms rid=%({x-request-id}o)s'
 )
+
+
+def on_starting(server: Any) -> None:
+    """Let the workers hold every connection they may, each a file descriptor.
+
+    The soft limit is often 1,024 while the hard one is far higher; a worker past
+    its limit could not even accept a connection to answer it 503.
+    """
+    from search.worker import MAX_CONNECTIONS
+
+    per_worker = int(os.environ.get("SEARCH_MAX_CONNECTIONS", MAX_CONNECTIONS))
+    wanted = per_worker * workers + 256  # index files, shard connections, logs
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from search import phases
 from search.documents import (
     Article,
     RawArticle,
@@ -306,6 +307,8 @@ class Indexer:
             while key not in known:
                 found, people = next(results)
                 known[found] = people
+                if len(known) == 1:
+                    phases.reached("ner")
             yield list(known[key])
 
     def _find_people_after(

@@ -38,6 +38,12 @@ LATENCY = Histogram(
     ["route", "status"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+IN_PROGRESS = Gauge(
+    "search_http_requests_in_progress",
+    "Requests being answered now, by route, across the workers.",
+    ["route"],
+    multiprocess_mode="livesum",
+)
 RESULTS = Histogram(
     "search_results", "Matching articles per search.", buckets=(0, 1, 10, 100, 1000, 10000)
 )
@@ -75,12 +81,21 @@ class MetricsMiddleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
 
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: Any
+    ) -> None:
+        req.context.in_progress = IN_PROGRESS.labels(req.uri_template or UNMATCHED)
+        req.context.in_progress.inc()
+
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
     ) -> None:
         route = req.uri_template or UNMATCHED
         status = str(resp.status_code)
         REQUESTS.labels(route, req.method, status).inc()
+        in_progress = getattr(req.context, "in_progress", None)
+        if in_progress is not None:
+            in_progress.dec()
         started = getattr(req.context, "started", None)
         if started is not None:
             LATENCY.labels(route, status).observe(time.perf_counter() - started)

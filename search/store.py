@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from search import engines
+from search import engines, phases
 from search.children import die_with_parent
 from search.documents import Article
 from search.engines.base import Engine, Reader, StoredDoc
@@ -202,7 +202,7 @@ class IndexStore:
         try:
             path.mkdir(parents=True)
             (path / ENGINE).write_text(engine + "\n")
-            engines.load(engine).build(path, articles, procs)
+            engines.load(engine).build(path, _handed_over(articles), procs)
             if pending_people:
                 _write_json(path / PENDING_PEOPLE, sorted(pending_people))
             if skipped:
@@ -230,7 +230,7 @@ class IndexStore:
         path = self.root / name
         engine: Engine = engines.load(engine_of(path))
         try:
-            engine.apply(path, delete_ids, articles)
+            engine.apply(path, delete_ids, _handed_over(articles))
         except OSError as exc:
             raise ReindexError(
                 f"cannot write the index: {_reason(exc)}; the served index is unchanged"
@@ -286,6 +286,7 @@ class IndexStore:
             handle.write(name + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        phases.reached("publishing")
         os.replace(temporary, self.root / CURRENT)
         directory = os.open(self.root, os.O_RDONLY)
         try:
@@ -295,6 +296,7 @@ class IndexStore:
 
     def cleanup(self) -> list[str]:
         """Remove generations that are not served and that no process has open."""
+        phases.reached("cleanup")
         current = self.current_name()
         removed = []
         for path in sorted(self.root.glob(f"{PREFIX}*")):
@@ -313,6 +315,14 @@ class IndexStore:
 
     def size_bytes(self, name: str) -> int:
         return sum(p.stat().st_size for p in (self.root / name).rglob("*") if p.is_file())
+
+
+def _handed_over(articles: Iterable[tuple[Article, bytes]]) -> Iterator[tuple[Article, bytes]]:
+    """``articles`` as the engine takes them, the ``writing`` phase once it has one."""
+    for number, item in enumerate(articles):
+        yield item
+        if number == 0:
+            phases.reached("writing")
 
 
 def _write_json(target: Path, value: object) -> None:

@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,57 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in listed]
 
 
+def process_state(pid: int) -> str:
+    """The kernel's one-letter state of ``pid`` (T: stopped, Z: a zombie), '' once reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return ""
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def stopped_at_phase(
+    command: list[str], phase: str, workdir: Path, timeout: float = 180
+) -> subprocess.Popen[str]:
+    """Start ``command`` (a reindex) and wait until it has stopped itself at ``phase``
+    (``search.phases``); fails if the run ended without reaching it."""
+    marker = workdir / f"reached-{phase}"
+    env = dict(os.environ, SEARCH_PAUSE_AT=phase, SEARCH_PAUSE_FILE=str(marker))
+    run = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(lambda: marker.exists() or run.poll() is not None, timeout, f"phase {phase}")
+        assert marker.exists(), f"the run ended ({run.returncode}) before reaching {phase}"
+        assert marker.read_text() == phase
+        wait_for(lambda: process_state(run.pid) == "T", 10, f"the run to stop at {phase}")
+    except BaseException:
+        run.kill()
+        run.communicate(timeout=30)
+        raise
+    return run
+
+
+def kill_at_phase(command: list[str], phase: str, workdir: Path) -> int:
+    """Run ``command``, SIGKILL it where it stopped itself at ``phase``; its status.
+
+    The kill cannot land anywhere other than the phase it names: the run stops there
+    and waits for it.
+    """
+    run = stopped_at_phase(command, phase, workdir)
+    run.kill()
+    run.communicate(timeout=30)
+    return run.returncode
+
+
 def get_json(url: str, timeout: float = 10.0) -> tuple[int, Any]:
     """Status and decoded JSON body of a GET, 4xx/5xx included."""
     try:
@@ -168,7 +219,7 @@ class Server:
         """``command`` is how ``search-serve`` is started (default: this interpreter's)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(
+        self.env = env = dict(
             os.environ, SEARCH_REFRESH_INTERVAL_S="0.2", SEARCH_LOG_LEVEL="warning", **env_vars
         )
         self.process = subprocess.Popen(

@@ -5,31 +5,33 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from search import phases
 from search.cluster import ClusterStore
 from search.engines.xapian.servers import LocalCluster
 from search.indexer import Indexer
 from search.people import PersonFinder
-from tests.conftest import Server, make_corpus
+from tests.conftest import Server, make_corpus, wait_for
 
 TIME_LIMIT_S = 2.0
 QUERIES = ["paris", "budget", "election", "declaration", "labour", "minister"]
 
 
 class Load:
-    """A few clients sending a fixed number of searches each; every non-200 answer or
-    transport error is a failed request."""
+    """A few clients sending searches, a bounded number each (or until stopped); every
+    non-200 answer or transport error is a failed request."""
 
     def __init__(self, server: Server, clients: int = 3, requests: int = 120) -> None:
         self.server = server
         self.failures: list[str] = []
         self.answered = 0
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
         self.threads = [
             threading.Thread(target=self._client, args=(n, requests)) for n in range(clients)
         ]
@@ -38,6 +40,8 @@ class Load:
 
     def _client(self, number: int, requests: int) -> None:
         for n in range(requests):
+            if self._stopped.is_set():
+                return
             q = QUERIES[(number + n) % len(QUERIES)]
             try:
                 status, body = self.server.get("/search", {"q": q, "facets": "people"})
@@ -49,20 +53,16 @@ class Load:
                 self.answered += 1
 
     def wait_until_answered(self, count: int, timeout_s: float = 60.0) -> None:
-        _wait_for(lambda: self.answered >= count, timeout_s)
+        wait_for(lambda: self.answered >= count, timeout_s, f"{count} answered searches")
 
-    def finish(self) -> int:
+    def finish(self, stop: bool = False) -> int:
+        """Wait for the clients (told to stop first, with ``stop``); how many answered."""
+        if stop:
+            self._stopped.set()
         for thread in self.threads:
             thread.join(timeout=120)
         assert not any(thread.is_alive() for thread in self.threads)
         return self.answered
-
-
-def _wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -118,14 +118,28 @@ def test_replicas_die_a_shard_dies_and_returns_and_a_full_reindex_swaps(
 
     # It comes back: answers again, the service untouched.
     cluster.restart(0, 1)
-    _wait_for(lambda: server.get("/search", {"q": "paris"})[0] == 200, 10.0)
+    wait_for(lambda: server.get("/search", {"q": "paris"})[0] == 200, 10.0, "shard 0 back")
     cluster.restart(0, 0)
     cluster.restart(1, 0)
 
-    # A full reindex during the load: every replica rewritten, no request fails.
-    load = Load(server)
+    # A full reindex during the load: the replicas commit one after another, and the
+    # load goes on across the moment the first publishes: at least 100 requests are
+    # answered from just before it commits until the next replica commits, none fails.
+    load = Load(server, requests=5000)
     load.wait_until_answered(20)
-    indexer.reindex([corpus], full=True)
-    assert load.finish() == 360 and load.failures == []
+    answered_at_commit: list[int] = []
+
+    def hold_after_the_first_commit(phase: str) -> None:
+        if phase == "committing":
+            if len(answered_at_commit) == 1:
+                load.wait_until_answered(answered_at_commit[0] + 100)
+            answered_at_commit.append(load.answered)
+
+    with phases.listening(hold_after_the_first_commit):
+        indexer.reindex([corpus], full=True)
+    load.finish(stop=True)
+    assert len(answered_at_commit) == 4  # every replica of both shards committed
+    assert answered_at_commit[1] - answered_at_commit[0] >= 100
+    assert load.failures == []
     status, body = server.get("/search", {"q": "paris"})
     assert status == 200 and body["total"] >= 2

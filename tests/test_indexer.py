@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from search import phases
 from search.indexer import Indexer
 from search.people import PersonFinder
 from search.query import parse_request
 from search.searcher import SearchService
-from search.store import IndexStore
-from tests.conftest import BBC, make_corpus
+from search.store import PREFIX, IndexStore
+from tests.conftest import BBC, kill_at_phase, make_corpus, stopped_at_phase, wait_for
 
 
 def counts(summary) -> tuple[int, int, int, int, int]:  # type: ignore[no-untyped-def]
@@ -118,51 +117,71 @@ def test_cli_summary_json_and_fatal_errors(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr
 
 
-@pytest.mark.parametrize("delay", [0.3, 1.5, 3.5])
-def test_killed_full_rebuild_leaves_the_served_index_whole(tmp_path: Path, delay: float) -> None:
-    """SIGKILL a --full run at several points; the old index serves and the next run works."""
+# Where a run can be killed (search.phases), in the order a run reaches them; a full
+# rebuild over a served index finds people before it writes, and publishes a new
+# generation; an incremental run commits into the served one.
+KILLS = [("full", phase) for phase in phases.PHASES] + [
+    ("incremental", phase) for phase in phases.PHASES if phase != "publishing"
+]
+
+
+def generations(index: Path) -> list[str]:
+    return sorted(path.name for path in index.glob(f"{PREFIX}*"))
+
+
+@pytest.mark.parametrize(("kind", "phase"), KILLS, ids=[f"{k}-{p}" for k, p in KILLS])
+def test_a_run_killed_at_each_phase_leaves_a_whole_index_served(
+    tmp_path: Path, finder: PersonFinder, engine: str, kind: str, phase: str
+) -> None:
+    """SIGKILL a reindex where it says it is: before its changes are served the old
+    index serves whole, after they are the new one does; the next run finishes the job."""
     index = tmp_path / "index"
-    small = bbc_folder(tmp_path, 20)
-    assert run_cli(str(small), "--index", str(index), "--quiet").returncode == 0
+    corpus = bbc_folder(tmp_path, 12)
     store = IndexStore(index)
-    served = store.current_name()
-    before = ids(store)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "reindex", str(small), "--index", str(index), "--full", "--quiet", "--jobs", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    time.sleep(delay)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    now = store.current_name()
-    assert now is not None
-    assert ids(store) == before
-    service = SearchService(store)
-    assert service.search(parse_request({"q": "technology"})).total > 0
+    indexer = Indexer(store, finder, engine=engine)
+    indexer.reindex([corpus])
+    served, before = store.current_name(), ids(store)
+    for number in (1, 2):  # two new articles, so NER has more than one text
+        shutil.copy(BBC / "politics" / f"00{number}.txt", corpus / f"new-{number}.txt")
+    command = [sys.executable, "-m", "search.cli", "reindex", str(corpus), "--index", str(index),
+               "--quiet", "--jobs", "1", *(["--full"] if kind == "full" else [])]  # fmt: skip
+    assert kill_at_phase(command, phase, tmp_path) == -signal.SIGKILL
+    after = before | {"new-1", "new-2"}
+    changes_served = phase == "cleanup"
+    assert ids(store) == (after if changes_served else before)
+    assert (store.current_name() == served) == (kind == "incremental" or not changes_served)
+    service = SearchService(store, refresh_interval_s=0)
+    expected = len(after if changes_served else before)
+    assert service.search(parse_request({"q": ""})).total == expected
     service.close()
-    again = run_cli(str(small), "--index", str(index), "--full", "--quiet")
-    assert again.returncode == 0, again.stderr
-    assert store.current_name() not in (None, served) and ids(store) == before
+    again = indexer.reindex([corpus], full=kind == "full")
+    assert ids(store) == after
+    assert generations(index) == [again.generation]
+
+
+def blocked_on_a_lock(pid: int) -> bool:
+    """Whether ``pid`` waits for a file lock (the kernel lists waiters with '->')."""
+    waiting = (line.split() for line in Path("/proc/locks").read_text().splitlines())
+    return any("->" in fields and str(pid) in fields for fields in waiting)
 
 
 def test_two_reindexes_at_once(tmp_path: Path) -> None:
     """The second exits with a clear message while the first holds the lock; --wait waits."""
     folder = bbc_folder(tmp_path, 25)
-    index = str(tmp_path / "index")
-    first = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "reindex", str(folder), "--index", index, "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not (tmp_path / "index" / "reindex.lock").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
-    second = run_cli(str(folder), "--index", index, "--quiet")
-    waited = run_cli(str(folder), "--index", index, "--quiet", "--wait", "--json")
-    first.communicate(timeout=300)
+    command = [sys.executable, "-m", "search.cli", "reindex", str(folder),
+               "--index", str(tmp_path / "index"), "--quiet", "--json"]  # fmt: skip
+    first = stopped_at_phase(command, "writing", tmp_path)
+    try:
+        second = run_cli(*command[4:])
+        waiting = subprocess.Popen([*command, "--wait"], stdout=subprocess.PIPE, text=True)
+        wait_for(lambda: blocked_on_a_lock(waiting.pid), 60, "the --wait run to wait")
+    finally:
+        first.send_signal(signal.SIGCONT)
+        first.communicate(timeout=300)
+    waited, _ = waiting.communicate(timeout=300)
     assert first.returncode == 0
     assert second.returncode == 3 and "another reindex is running" in second.stderr
-    assert waited.returncode == 0 and json.loads(waited.stdout)["unchanged"] == 25
+    assert waiting.returncode == 0 and json.loads(waited)["unchanged"] == 25
 
 
 class CountingFinder(PersonFinder):

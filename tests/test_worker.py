@@ -3,8 +3,11 @@ requests, queries that expand without end. A real gunicorn, raw sockets."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import random
+import resource
 import socket
 import string
 import threading
@@ -14,17 +17,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 
-from search.worker import error_response
-from tests.conftest import BBC, Server, get_json
+from search.worker import error_response, request_complete
+from tests.conftest import BBC, Server, get_json, wait_for
 
 TIME_LIMIT_S = 2.0
 
 
 @pytest.fixture(scope="module")
-def served(politics_index: Path) -> Iterator[Server]:
+def served(politics_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = Server(
         politics_index,
+        # The workers' metrics files, read by the test without asking the server.
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path_factory.mktemp("metrics")),
         SEARCH_TIME_LIMIT_S=str(TIME_LIMIT_S),
         SEARCH_REQUEST_READ_TIMEOUT_S="3",
         SEARCH_RESULT_CACHE="0",
@@ -95,41 +102,134 @@ def test_gunicorn_errors_map_to_the_contracts_body() -> None:
     }
 
 
-def test_slow_clients_cannot_stop_the_service(served: Server) -> None:
-    """Four clients each sending a header line every 2 s (slowloris) hold threads,
-    never the processes: /health stays prompt, and each slow client is cut off
-    with a JSON 408 once its request has taken longer than the read timeout."""
-    answers: list[tuple[int, str]] = []
-
-    def slow_client() -> None:
-        with socket.create_connection(("127.0.0.1", served.port), timeout=15) as sock:
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-            data = b""
-            try:
-                for n in range(10):
-                    sock.sendall(f"X-Slow-{n}: 1\r\n".encode())
-                    time.sleep(2.0)  # the attack's own pace, bounded to 20 s
-            except OSError:
-                pass
-            while chunk := sock.recv(65536):
-                data += chunk
-        status = int(data.split()[1]) if data else 0
-        answers.append((status, data.partition(b"\r\n\r\n")[2].decode()))
-
-    clients = [threading.Thread(target=slow_client) for _ in range(4)]
-    for client in clients:
-        client.start()
+def still_open(sock: socket.socket) -> bool:
+    """Whether the server has neither answered nor closed ``sock``."""
+    sock.setblocking(False)
     try:
-        time.sleep(0.5)  # let them connect and start dribbling
-        probes = [health_seconds(served) for _ in range(6)]
+        return not sock.recv(1, socket.MSG_PEEK)  # b"": closed; bytes: answered
+    except BlockingIOError:
+        return True
     finally:
-        for client in clients:
-            client.join(timeout=30)
-    assert max(probes) < 1.0, probes
-    assert len(answers) == 4
-    for status, body in answers:
-        assert status == 408
-        assert json.loads(body)["error"]["code"] == "request_timeout"
+        sock.setblocking(True)
+
+
+def answer_of(sock: socket.socket) -> tuple[int, bytes]:
+    """Status and body of the one answer the server sends before closing ``sock``."""
+    sock.settimeout(20)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return (int(data.split()[1]) if data else 0), data.partition(b"\r\n\r\n")[2]
+
+
+class Dribbler:
+    """Slow clients: each sends a request line, then a header line every 2 s (for 30 s
+    at most), never the blank line that ends the request."""
+
+    def __init__(self, server: Server, count: int) -> None:
+        self.socks = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(count)]
+        for sock in self.socks:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._dribble)
+        self.thread.start()
+
+    def _dribble(self) -> None:
+        for line in range(15):
+            if self.stop.wait(2.0):
+                return
+            for sock in self.socks:
+                with contextlib.suppress(OSError):
+                    sock.sendall(f"X-Slow-{line}: 1\r\n".encode())
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+        for sock in self.socks:
+            sock.close()
+
+
+def test_hundreds_of_slow_and_idle_clients_cannot_stop_the_service(politics_index: Path) -> None:
+    """500 slow clients (a header line every 2 s) and 500 idle kept-alive connections,
+    all open while /health is probed and a search runs: each answers within 1 s and
+    the time limit; then every slow client gets its JSON 408 when its time is up."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    server = Server(politics_index, SEARCH_REQUEST_READ_TIMEOUT_S="8", SEARCH_KEEPALIVE_S="60",
+                    SEARCH_TIME_LIMIT_S=str(TIME_LIMIT_S), SEARCH_RESULT_CACHE="0")  # fmt: skip
+    idle: list[http.client.HTTPConnection] = []
+    slow: Dribbler | None = None
+    try:
+        for _ in range(500):
+            kept = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            kept.request("GET", "/health")
+            assert kept.getresponse().read()
+            idle.append(kept)
+        slow = Dribbler(server, 500)
+        probes = [health_seconds(server) for _ in range(10)]
+        started = time.monotonic()
+        status, body = server.get("/search", {"q": "blair election", "facets": "people"})
+        searched_s = time.monotonic() - started
+        # The crowd was there throughout: no slow client answered yet, no idle one closed.
+        assert all(still_open(sock) for sock in slow.socks)
+        assert all(kept.sock is not None and still_open(kept.sock) for kept in idle)
+        assert max(probes) < 1.0, probes
+        assert status == 200 and body["total"] > 0 and searched_s < TIME_LIMIT_S
+        answers = [answer_of(sock) for sock in slow.socks]
+        assert {status for status, _ in answers} == {408}
+        assert {json.loads(body)["error"]["code"] for _, body in answers} == {"request_timeout"}
+    finally:
+        if slow is not None:
+            slow.close()
+        for kept in idle:
+            kept.close()
+        server.stop()
+
+
+def searches_in_progress(server: Server) -> float:
+    """Searches the server's workers are answering now, read from their metrics files
+    (a scrape would queue behind the searches it counts)."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=server.env["PROMETHEUS_MULTIPROC_DIR"])
+    return sum(
+        sample.value
+        for family in registry.collect()
+        if family.name == "search_http_requests_in_progress"
+        for sample in family.samples
+        if sample.labels.get("route") == "/search"
+    )
+
+
+@pytest.mark.parametrize(
+    ("received", "complete"),
+    [
+        (b"GET /health HTTP/1.1\r\nHost: x\r\n", False),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        (b"POST /documents HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", False),
+        (b"POST /documents HTTP/1.1\r\ncontent-length: 5\r\n\r\nabcde", True),
+        (b"POST /documents HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", True),
+        (b"GET /" + b"a" * 20000, True),  # too long: the parser's 414 answers it
+    ],
+)
+def test_the_loop_hands_over_a_request_once_it_is_whole(received: bytes, complete: bool) -> None:
+    assert request_complete(received, head_limit=16384) is complete
+
+
+def test_a_worker_past_its_connections_answers_503_at_once(index_dir: Path) -> None:
+    """The cap sheds load with a fast JSON error instead of a hang in the listen queue,
+    and the worker serves again as soon as a connection goes."""
+    server = Server(index_dir, workers=1, SEARCH_MAX_CONNECTIONS="5")
+    held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(5)]
+    try:
+        wait_for(lambda: raw(server, b"GET /health HTTP/1.0\r\n\r\n")[0] == 503, 10, "the cap")
+        status, headers, body = raw(server, b"GET /health HTTP/1.0\r\n\r\n", timeout=2.0)
+        assert assert_json_error(status, headers, body, expected=503) == "overloaded"
+        held.pop().close()
+        wait_for(lambda: raw(server, b"GET /health HTTP/1.0\r\n\r\n")[0] == 200, 10, "a slot")
+    finally:
+        for sock in held:
+            sock.close()
+        server.stop()
 
 
 def random_words(count: int, length: int, seed: int) -> list[str]:
@@ -149,23 +249,25 @@ def random_words(count: int, length: int, seed: int) -> list[str]:
 def test_expanding_queries_end_within_the_limit_while_health_answers(
     served: Server, q: str
 ) -> None:
-    outcomes: list[tuple[int, float, dict[str, object]]] = []
+    outcomes: list[tuple[int, float, float, dict[str, object]]] = []
 
     def heavy() -> None:
         started = time.monotonic()
         status, body = served.get("/search", {"q": q})
-        outcomes.append((status, time.monotonic() - started, body))
+        outcomes.append((status, time.monotonic() - started, time.monotonic(), body))
 
     searches = [threading.Thread(target=heavy) for _ in range(2)]
     for search in searches:
         search.start()
-    time.sleep(0.2)
+    wait_for(lambda: searches_in_progress(served) >= 2, TIME_LIMIT_S, "both searches to run")
     probes = [health_seconds(served) for _ in range(3)]
+    probed = time.monotonic()
     for search in searches:
         search.join(timeout=4 * TIME_LIMIT_S)
     assert max(probes) < 1.0, probes
     assert len(outcomes) == 2
-    for status, seconds, body in outcomes:
+    for status, seconds, ended, body in outcomes:
+        assert ended > probed, "the probes must run while the heavy searches do"
         assert seconds < 2 * TIME_LIMIT_S, seconds
         assert status == 200 or (status == 503 and body["error"]["code"] == "search_timeout"), body  # type: ignore[index]
 

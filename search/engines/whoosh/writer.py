@@ -15,6 +15,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.query import Term
 
+from search import phases
 from search.documents import Article
 from search.engines.whoosh.schema import build_schema, text_analyzer, to_fields
 from search.errors import ReindexError
@@ -37,6 +38,7 @@ def build(path: Path, articles: Iterable[tuple[Article, bytes]], procs: int) -> 
             writer.add_document(**to_fields(article, minhash))
             expected += 1
             canary = canary or next(schema["title"].process_text(article.title), None)
+        phases.reached("committing")
     except BaseException:
         writer.cancel()
         raise
@@ -56,6 +58,7 @@ def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Articl
                 writer.delete_by_term("id", doc_id, searcher=searcher)
         for article, minhash in articles:
             writer.add_document(**to_fields(article, minhash))
+        phases.reached("committing")
         writer.commit(merge=False)
     except BaseException:
         _abandon(writer, path)

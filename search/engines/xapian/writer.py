@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import xapian
 
+from search import phases
 from search.documents import Article
 from search.engines.base import StoredDoc
 from search.engines.xapian import analysis as a
@@ -113,6 +114,7 @@ def build(path: Path, articles: Iterable[tuple[Article, bytes]]) -> None:
             if expected % COMMIT_EVERY == 0:
                 db.commit()
         db.set_metadata(a.FORMAT_KEY, str(a.FORMAT))
+        phases.reached("committing")
         db.commit()
     finally:
         db.close()
@@ -143,6 +145,7 @@ def transaction(
             db.replace_document(a.ID + article.id, document(article, minhash))
         for key, value in (metadata or {}).items():
             db.set_metadata(key, value)
+        phases.reached("committing")
         db.commit_transaction()
     except BaseException:
         with contextlib.suppress(xapian.Error):
