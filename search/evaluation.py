@@ -24,7 +24,8 @@ from pathlib import Path
 import ir_measures
 
 from search.indexer import Indexer
-from search.query import PLAIN_WORD, parse_request
+from search.query import parse_request
+from search.query_language import PLAIN_WORD
 from search.searcher import SearchService
 from search.store import IndexStore
 

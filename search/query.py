@@ -1,31 +1,16 @@
-"""The ``/search`` parameters and the ``q`` language, engine-neutral.
+"""The ``/search`` parameters, engine-neutral.
 
-``parse_request`` validates every parameter and names the bad one. ``q`` has the
-syntax of the contract, which every engine gives the same meaning:
-
-========================  =====================================================
-``brexit vote``           all words must match, best first (``match="any"``: any
-                          may; the text is then plain words, no syntax)
-``"exact phrase"``        phrase
-``a OR b``, ``NOT a``     boolean operators; ``-a`` excludes, ``+a`` requires
-``title:``/``body:``      field restriction; also ``people:`` and ``date:``
-``pref*``, ``word~``      prefix/wildcard and fuzzy (edit distance 1, ``~2`` for 2)
-``date:[A TO B]``         inclusive date range, ISO dates
-========================  =====================================================
-
-Input that cannot be understood (unbalanced quotes or brackets, a malformed date)
-raises ``InvalidQuery`` with a hint."""
+``parse_request`` validates every parameter and names the bad one; ``q`` itself is
+read by ``search.query_language`` alone, the one parser of the query language."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 
-from search import stop_words
-from search.documents import TOKEN_PATTERN, fold_case
-from search.errors import InvalidParameter, InvalidQuery
+from search.errors import InvalidParameter
+from search.query_language import is_iso_date, is_or_of_words
 
 MAX_Q_CHARS = 4000
 MAX_PER_PAGE = 100
@@ -33,14 +18,7 @@ MAX_PAGE = 1000
 SORTS = ("relevance", "date", "-date")
 MATCHES = ("all", "any")
 FACETS = ("people", "month", "year")
-TEXT_FIELDS = ("title", "body", "people")
-QUERY_FIELDS = (*TEXT_FIELDS, "date")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-PLAIN_WORD = re.compile(r"\w+(?:['’]\w+)*")
-# From this many words on, a bag of words is a question or a paragraph, not a
-# headline search, and loses its stop words (README, "Relevance").
-LONG_QUESTION_WORDS = 5
 PARAMETERS = (
     "q", "people", "from", "to", "sort", "page", "per_page", "facets", "collapse", "match",
 )  # fmt: skip
@@ -183,77 +161,3 @@ def _date_param(params: Mapping[str, str | Sequence[str]], name: str) -> str | N
     if not is_iso_date(raw):
         raise InvalidParameter(name, f"must be a date YYYY-MM-DD, got {raw[:40]!r}")
     return raw
-
-
-def is_iso_date(text: str) -> bool:
-    if not DATE_RE.match(text):
-        return False
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
-def check_balanced(q: str) -> None:
-    """Raises:
-    InvalidQuery: a quote, bracket or parenthesis is left open or closed twice.
-    """
-    if q.count('"') % 2:
-        raise InvalidQuery('unbalanced double quote: close the phrase with another "')
-    for opening, closing in (("(", ")"), ("[", "]")):
-        depth = 0
-        for ch in q:
-            depth += (ch == opening) - (ch == closing)
-            if depth < 0:
-                break
-        if depth:
-            raise InvalidQuery(f"unbalanced {opening}{closing}: every {opening} needs a {closing}")
-
-
-def is_or_of_words(q: str) -> bool:
-    """``a OR b OR c``: plain words joined by OR, which matches what ``match="any"``
-    matches, and so is ranked as the same bag of words."""
-    tokens = q.split()
-    return (
-        len(tokens) >= 3
-        and len(tokens) % 2 == 1
-        and all(token == "OR" for token in tokens[1::2])
-        and all(PLAIN_WORD.fullmatch(token) for token in tokens[::2])
-    )
-
-
-def bag_of_words(q: str) -> list[str]:
-    """The words of a ``match="any"`` text, lower-cased, none of them syntax.
-
-    A repeated word stays repeated: a question that names a thing twice is more
-    about it (measured on CACM). The operator ``OR`` is not a word (``a OR b`` is
-    this same bag). In a long question, English stop words go ("what articles
-    deal with ..."), and so do words of one letter or digit (the "x" and "2" of a
-    formula: CACM 0.503 -> 0.515 nDCG@10 on the Xapian engine; the Whoosh engine's
-    analysis drops them everywhere); a short news query keeps every word ("the who").
-    """
-    words = [fold_case(word) for word in PLAIN_WORD.findall(q) if word != "OR"]
-    if len(words) < LONG_QUESTION_WORDS:
-        return words
-    stop = stop_words.english()
-    return [word for word in words if word not in stop and len(word) > 1]
-
-
-# A word as the index takes it, "O'Driscoll" whole (not "Driscoll", a word no
-# article has, which sent suggestions through the whole vocabulary), outside
-# wildcards and fuzzy marks; of letters only, so numbers get no suggestion.
-_TYPED_WORD = re.compile(rf"(?<![\w*~.'’]){TOKEN_PATTERN}(?![\w*~])")
-_LETTERS = re.compile(r"[^\W\d_]+(?:[.'’][^\W\d_]+)*")
-
-
-def query_words(q: str) -> list[str]:
-    """The plain words a person typed (no operators, fields or syntax), for suggestions."""
-    stripped = re.sub(r"\b(?:" + "|".join(QUERY_FIELDS) + r"):", " ", q)
-    stripped = re.sub(r"\[[^\]]*\]", " ", stripped)
-    words = (match.group() for match in _TYPED_WORD.finditer(stripped))
-    return [
-        word
-        for word in words
-        if len(word) >= 3 and _LETTERS.fullmatch(word) and word not in ("AND", "OR", "NOT", "TO")
-    ]

@@ -1,6 +1,18 @@
-"""The contract's ``q`` language as a small tree, for engines whose own parsers differ.
+"""The contract's ``q`` language: the one module that reads ``q``.
 
-The grammar (``search.query`` lists what users type)::
+``parse`` makes the tree every engine compiles (``search.engines.*.parse``); the
+other readings of ``q`` (a bag of words, the words to suggest for, balance) are here
+too, most of them walks of the tree. What users type::
+
+    brexit vote                all words must match, best first
+    "exact phrase"             a phrase
+    a OR b, NOT a, -a, +a      boolean operators; -a excludes, +a requires
+    title: body: people:       one field; date:2026-01-06 and date:[A TO B] (an
+                               open end is * or empty) for dates
+    pref*, w?ld*card, word~    prefix, wildcard, fuzzy (1 edit; ~2 for 2)
+    (a OR b) c                 grouping; title:(a OR b) puts the group in a field
+
+The grammar::
 
     query    := clause*                      joined by AND (``match="all"``) or OR
     clause   := conjunct ("OR" conjunct)*
@@ -11,7 +23,10 @@ The grammar (``search.query`` lists what users type)::
 A word ending in ``*`` is a prefix, one with ``*`` or ``?`` inside a wildcard, one
 ending in ``~`` or ``~2`` fuzzy (a larger ``~N`` is ``~2``, as Lucene takes it).
 Leaves keep the text as typed; analysis (case, stemming, stop words) is the
-engine's, so each engine means by a word what its index means by it.
+engine's, so each engine means by a word what its index means by it; where the
+engines' analyses differ, their compilers decide alike (a word of one letter or
+digit is not searched for on either), and a table of queries over the BBC set
+checks that both find as many articles (``tests/test_query_language_parity.py``).
 """
 
 from __future__ import annotations
@@ -19,13 +34,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from itertools import islice
 from typing import TypeVar
 
+from search import stop_words
 from search.deadline import Deadline
+from search.documents import TOKEN_PATTERN, fold_case
 from search.errors import InvalidQuery
-from search.query import QUERY_FIELDS, check_balanced, is_iso_date
 
+TEXT_FIELDS = ("title", "body", "people")
+QUERY_FIELDS = (*TEXT_FIELDS, "date")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PLAIN_WORD = re.compile(r"\w+(?:['’]\w+)*")
+# From this many words on, a bag of words is a question or a paragraph, not a
+# headline search, and loses its stop words (README, "Relevance").
+LONG_QUESTION_WORDS = 5
 # Prefix, wildcard and fuzzy words expand over the vocabulary: at most this many
 # words each and in all, and the deadline is checked every so many words scanned.
 MAX_EXPANSIONS = 200
@@ -143,6 +167,15 @@ def parse(q: str, match: str = "all") -> Node:
     parser = _Parser(_tokens(q), match)
     node = parser.query()
     return node
+
+
+def plain(q: str) -> Node:
+    """A bag of words (``match="any"``): the text's words, none of them syntax, any
+    may match; a repeated word stays repeated (``bag_of_words``)."""
+    words = [Word(word) for word in bag_of_words(q)]
+    if not words:
+        return Every()
+    return words[0] if len(words) == 1 else Or(tuple(words))
 
 
 def _tokens(q: str) -> list[tuple[str, str]]:
@@ -293,3 +326,95 @@ def _joined(parts: list[Node], kind: type[And] | type[Or]) -> Node:
     if not parts:
         return Every()
     return parts[0] if len(parts) == 1 else kind(tuple(parts))
+
+
+def is_iso_date(text: str) -> bool:
+    if not DATE_RE.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def check_balanced(q: str) -> None:
+    """Raises:
+    InvalidQuery: a quote, bracket or parenthesis is left open or closed twice.
+    """
+    if q.count('"') % 2:
+        raise InvalidQuery('unbalanced double quote: close the phrase with another "')
+    for opening, closing in (("(", ")"), ("[", "]")):
+        depth = 0
+        for ch in q:
+            depth += (ch == opening) - (ch == closing)
+            if depth < 0:
+                break
+        if depth:
+            raise InvalidQuery(f"unbalanced {opening}{closing}: every {opening} needs a {closing}")
+
+
+def is_or_of_words(q: str) -> bool:
+    """``a OR b OR c``: plain words joined by OR, which matches what ``match="any"``
+    matches, and so is ranked as the same bag of words."""
+    if " OR " not in q:
+        return False
+    try:
+        node = parse(q)
+    except InvalidQuery:
+        return False
+    return isinstance(node, Or) and all(
+        isinstance(part, Word) and part.field is None and PLAIN_WORD.fullmatch(part.text)
+        for part in node.parts
+    )
+
+
+def bag_of_words(q: str) -> list[str]:
+    """The words of a ``match="any"`` text, lower-cased, none of them syntax.
+
+    A repeated word stays repeated: a question that names a thing twice is more
+    about it (measured on CACM). The operator ``OR`` is not a word (``a OR b`` is
+    this same bag). In a long question, English stop words go ("what articles
+    deal with ..."), and so do words of one letter or digit (the "x" and "2" of a
+    formula: CACM 0.503 -> 0.515 nDCG@10 on the Xapian engine; the Whoosh engine's
+    analysis drops them everywhere); a short news query keeps every word ("the who").
+    """
+    words = [fold_case(word) for word in PLAIN_WORD.findall(q) if word != "OR"]
+    if len(words) < LONG_QUESTION_WORDS:
+        return words
+    stop = stop_words.english()
+    return [word for word in words if word not in stop and len(word) > 1]
+
+
+# Of letters only, so numbers get no suggestion; "O'Driscoll" whole (not "Driscoll",
+# a word no article has, which sent suggestions through the whole vocabulary).
+_LETTERS = re.compile(r"[^\W\d_]+(?:[.'’][^\W\d_]+)*")
+_WORD = re.compile(TOKEN_PATTERN)
+OPERATORS = ("AND", "OR", "NOT", "TO")
+
+
+def query_words(q: str) -> list[str]:
+    """The plain words a person typed, for suggestions: those of the tree's words and
+    phrases (no operators, dates, wildcards or fuzzy words), negated ones included."""
+    try:
+        node = parse(q)
+    except InvalidQuery:
+        return []
+    words = (
+        word
+        for leaf in leaves(node)
+        if isinstance(leaf, Word | Phrase) and leaf.field != "date"
+        for word in _WORD.findall(leaf.text)
+    )
+    return [w for w in words if len(w) >= 3 and _LETTERS.fullmatch(w) and w not in OPERATORS]
+
+
+def leaves(node: Node) -> Iterator[Node]:
+    """The tree's leaves, left to right (negated ones included)."""
+    if isinstance(node, And | Or):
+        for part in node.parts:
+            yield from leaves(part)
+    elif isinstance(node, Not):
+        yield from leaves(node.part)
+    else:
+        yield node

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from search.deadline import Deadline
 from search.documents import fold_case
-from search.query import query_words
+from search.query_language import query_words
 
 RARE_DOCUMENTS = 1
 # What a Speller offers for a word: this many spellings at most, this many edits away.

@@ -1,9 +1,11 @@
-"""The contract's query language as Whoosh queries.
+"""The contract's query language (``search.query_language``'s tree) as Whoosh queries.
 
-``QueryBuilder`` parses ``q`` with Whoosh's query parser, configured to the syntax
-``search.query`` documents, then bounds every expansion (prefix, wildcard, fuzzy)
-to ``MAX_EXPANSIONS`` words each and ``MAX_QUERY_EXPANSIONS`` in all, stopping at
-the request's deadline, so one query cannot fan out over the whole vocabulary.
+The tree is parsed once for every engine; here it is only compiled, as the Xapian
+engine compiles it: a plain word is scored in the all-text field (BM25F: one length
+for title, body and people, the title counted twice), a field's word in that field,
+and every expansion (prefix, wildcard, fuzzy) is bounded to ``MAX_EXPANSIONS`` words
+each and ``MAX_QUERY_EXPANSIONS`` in all, stopping at the request's deadline, so one
+query cannot fan out over the whole vocabulary.
 """
 
 from __future__ import annotations
@@ -13,50 +15,26 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from whoosh import qparser
 from whoosh import query as wq
 
+from search import query_language as ql
 from search.deadline import Deadline
-from search.errors import InvalidQuery
-from search.query import (
-    MATCHES,
-    QUERY_FIELDS,
-    TEXT_FIELDS,
-    bag_of_words,
-    check_balanced,
-)
-from search.query_language import MAX_FUZZY_EDITS, Expansions, date_range_end
+from search.documents import fold_case
 
-EXPANDING = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.Regex)
-# -word only at the start of a word (or group), so dates and hyphenated words stay whole.
-MINUS = re.compile(r"(?<![^\s(])-(?=[^\s-])")
-QUOTED = re.compile(r'("[^"]*")')
+EXPANDING = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)
 ALL_TEXT = "text"
+# Field weights of a word searched in every field one at a time: a prefix, wildcard
+# or fuzzy word, or any word where an index has no all-text field (one built before
+# it, served until the next reindex rebuilds it).
 FIELD_BOOSTS = {"title": 2.0, "body": 1.0, "people": 1.5}
 
 
 class QueryBuilder:
-    """Parses ``q`` against one schema; cheap to keep per worker."""
+    """Compiles query trees against one schema; cheap to keep per worker."""
 
     def __init__(self, schema: Any) -> None:
         self.schema = schema
-        self._parsers = {match: self._parser(match) for match in MATCHES}
-
-    def _parser(self, match: str) -> qparser.QueryParser:
-        group = qparser.AndGroup if match == "all" else qparser.OrGroup
-        parser: qparser.QueryParser
-        if ALL_TEXT in self.schema:
-            parser = qparser.QueryParser(ALL_TEXT, self.schema, group=group)
-        else:  # an index built before the all-text field, served until it is rebuilt
-            parser = qparser.MultifieldParser(
-                list(TEXT_FIELDS), self.schema, fieldboosts=FIELD_BOOSTS, group=group
-            )
-        parser.remove_plugin_class(qparser.SingleQuotePlugin)
-        parser.remove_plugin_class(qparser.FieldsPlugin)
-        parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>{'|'.join(QUERY_FIELDS)}):"))
-        parser.add_plugin(qparser.FuzzyTermPlugin())
-        parser.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+", MINUS.pattern))
-        return parser
+        self.all_text = ALL_TEXT in schema
 
     def parse(
         self, q: str, reader: Any, match: str = "all", deadline: Deadline | None = None
@@ -67,27 +45,114 @@ class QueryBuilder:
             InvalidQuery: the text cannot be understood or expands too far.
             SearchTimeout: expanding its wildcards ran past ``deadline``.
         """
-        if match == "any":
-            # A question or a pasted paragraph: its words, a repeated one boosted.
-            counts = Counter(bag_of_words(q))
-            q = " ".join(word if n == 1 else f"{word}^{n}" for word, n in counts.items())
-        if q.strip() in ("", "*", "*:*"):
+        node = ql.parse(q) if match == "all" else ql.plain(q)
+        if isinstance(node, ql.Every):
             return None
-        check_balanced(q)
-        try:
-            parsed = self._parsers[match].parse(q)
-            if parsed is wq.NullQuery:
-                # Whoosh's plus-minus syntax makes excluded words alone match nothing
-                # ("-blair": no article, where "NOT blair" finds every other one).
-                parsed = self._parsers[match].parse(_minus_as_not(q))
-        except Exception as exc:  # Whoosh raises assorted errors on odd input
-            raise InvalidQuery(f"cannot parse query: {exc}") from None
         expand = _Expansions(reader, deadline or Deadline.after(float("inf")))
-        parsed = parsed.accept(lambda node: _streamed(expand(node)))
-        for node in _walk(parsed):
-            if isinstance(node, wq.TermRange) and node.fieldname == "date":
-                node.start, node.end = date_range_end(node.start), date_range_end(node.end)
-        return parsed
+        built = _Compiler(self, expand).build(node)
+        # Normalised as Whoosh's own parser left its queries: nested groups flattened,
+        # and a word given in two forms with one stem ("chemical", "chemically")
+        # searched once, as the engine ranked bags of words when it was measured.
+        return built.normalize().accept(_streamed) if built is not None else wq.NullQuery
+
+
+class _Compiler:
+    """One query's compilation: leaves analysed as the index analysed their field."""
+
+    def __init__(self, builder: QueryBuilder, expand: _Expansions) -> None:
+        self.schema = builder.schema
+        self.all_text = builder.all_text
+        self.expand = expand
+
+    def build(self, node: ql.Node) -> wq.Query | None:
+        """``node`` as a Whoosh query; None when it has no word to search for (stop
+        words only), which leaves it out of the group it is in."""
+        if isinstance(node, ql.And):
+            return self._and(node)
+        if isinstance(node, ql.Or):
+            return self._or(node)
+        if isinstance(node, ql.Not):
+            inner = self.build(node.part)
+            return None if inner is None else wq.Not(inner)
+        if isinstance(node, ql.Every):
+            return wq.Every()
+        if isinstance(node, ql.DateRange):
+            if node.start is not None and node.start == node.end:
+                return wq.Term("date", node.start)
+            return wq.TermRange("date", node.start, node.end)
+        if node.field == "date":
+            return wq.Term("date", node.text)
+        # Expansions run over each field's own words (people's are unstemmed), as on
+        # every engine: the all-text field holds their stems.
+        whole = self.all_text and not isinstance(node, ql.Pattern)
+        fields = [node.field] if node.field else [ALL_TEXT] if whole else ql.TEXT_FIELDS
+        built = [q for q in (self._leaf(node, field) for field in fields) if q is not None]
+        if not built:
+            return None
+        if len(built) == 1:
+            return built[0]
+        return wq.Or(built)
+
+    def _and(self, node: ql.And) -> wq.Query | None:
+        """Required parts, with negated ones subtracted (``a -b``: a, less b).
+
+        Not Whoosh's ``AndNot``: over an index of several segments it kept articles
+        that had the excluded word ("title:budget -body:tax" kept one of the BBC's);
+        an ``And`` with a ``Not`` inside excludes them all.
+        """
+        required = [q for q in map(self.build, _positive(node.parts)) if q is not None]
+        excluded = [q for q in map(self.build, _negated(node.parts)) if q is not None]
+        if excluded:
+            required.append(wq.Not(excluded[0] if len(excluded) == 1 else wq.Or(excluded)))
+        if not required:
+            return None
+        return wq.And(required) if len(required) > 1 else required[0]
+
+    def _or(self, node: ql.Or) -> wq.Query | None:
+        """Any part; a word repeated in a bag of words (``ql.plain``) counts that many
+        times, as one term boosted."""
+        repeats = Counter(node.parts)
+        built = []
+        for part, times in repeats.items():
+            query = self.build(part)
+            if query is not None:
+                if times > 1 and query is not wq.NullQuery:  # a shared instance
+                    query.boost *= times
+                built.append(query)
+        if not built:
+            return None
+        return built[0] if len(built) == 1 else wq.Or(built)
+
+    def _leaf(self, node: ql.Word | ql.Phrase | ql.Pattern, field: str) -> wq.Query | None:
+        boost = 1.0 if field == ALL_TEXT or node.field else FIELD_BOOSTS[field]
+        if isinstance(node, ql.Pattern):
+            return self.expand(_pattern(node, field, boost))
+        forms = list(self.schema[field].process_text(node.text, mode="query"))
+        if not forms:
+            return None
+        if len(forms) == 1:
+            return wq.Term(field, forms[0], boost=boost)
+        if isinstance(node, ql.Phrase):
+            return wq.Phrase(field, forms, boost=boost)
+        # A hyphenated or joined word ("war-torn"): all its parts.
+        return wq.And([wq.Term(field, form) for form in forms], boost=boost)
+
+
+def _positive(parts: tuple[ql.Node, ...]) -> list[ql.Node]:
+    return [part for part in parts if not isinstance(part, ql.Not)]
+
+
+def _negated(parts: tuple[ql.Node, ...]) -> list[ql.Node]:
+    return [part.part for part in parts if isinstance(part, ql.Not)]
+
+
+def _pattern(node: ql.Pattern, field: str, boost: float) -> wq.Query:
+    text = fold_case(node.text)
+    if node.kind == "prefix":
+        return wq.Prefix(field, text, boost=boost)
+    if node.kind == "wildcard":
+        return wq.Wildcard(field, text, boost=boost)
+    return wq.FuzzyTerm(field, text, boost=boost, maxdist=node.distance)
 
 
 class _Expansions:
@@ -97,13 +162,9 @@ class _Expansions:
 
     def __init__(self, reader: Any, deadline: Deadline) -> None:
         self.reader = reader
-        self.budget = Expansions(deadline)
+        self.budget = ql.Expansions(deadline)
 
-    def __call__(self, node: wq.Query) -> wq.Query:
-        if not isinstance(node, EXPANDING) or isinstance(node, wq.Every):
-            return node
-        if isinstance(node, wq.FuzzyTerm):
-            node.maxdist = min(node.maxdist, MAX_FUZZY_EDITS)
+    def __call__(self, node: wq.Query) -> wq.Query | None:
         words = self.budget.take(self._words(node))
         if not words:
             return wq.NullQuery
@@ -112,7 +173,7 @@ class _Expansions:
 
     def _words(self, node: wq.Query) -> Iterator[bytes | str]:
         """The node's vocabulary words; patterns are matched here so the scan can stop."""
-        if isinstance(node, wq.Wildcard | wq.Regex):
+        if isinstance(node, wq.Wildcard):
             pattern = re.compile(node._get_pattern())
             prefix = node._find_prefix(node.text)
             field = self.reader.schema[node.fieldname]
@@ -130,13 +191,6 @@ class _Expansions:
             yield word
 
 
-def _minus_as_not(q: str) -> str:
-    """``q`` with each word-starting "-" outside phrases written as NOT, which means
-    the same where nothing is required beside it."""
-    parts = QUOTED.split(q)
-    return "".join(part if odd % 2 else MINUS.sub("NOT ", part) for odd, part in enumerate(parts))
-
-
 def _streamed(node: wq.Query) -> wq.Query:
     """Make an OR merge its clauses' postings as it goes.
 
@@ -147,12 +201,6 @@ def _streamed(node: wq.Query) -> wq.Query:
     if isinstance(node, wq.Or):
         node.matcher_type = wq.Or.DEFAULT_MATCHER
     return node
-
-
-def _walk(node: wq.Query) -> Iterator[wq.Query]:
-    yield node
-    for child in node.children():
-        yield from _walk(child)
 
 
 def positive_terms(node: wq.Query) -> Iterator[tuple[str, str]]:

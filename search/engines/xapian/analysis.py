@@ -77,6 +77,13 @@ def text_terms(text: str) -> list[str]:
     return [form for word in words(text) if (form := analyzed(word)) is not None]
 
 
+def query_terms(text: str) -> list[str]:
+    """Index forms of a query's title or body words. A word of one letter or digit is
+    not searched for, as the Whoosh engine's analysis drops it everywhere: one query
+    language finds as much on both engines ("e-mail" is "mail", "x" nothing)."""
+    return [form for word in words(text) if len(word) > 1 and (form := analyzed(word))]
+
+
 def name_terms(text: str) -> list[str]:
     """People words: lower-cased, unstemmed, stop words kept ("Will Young")."""
     return list(words(text))

@@ -22,7 +22,6 @@ from search import query_language as ql
 from search.deadline import Deadline
 from search.documents import fold_case
 from search.engines.xapian import analysis as a
-from search.query import TEXT_FIELDS
 
 FIELD_WEIGHTS = {"title": 2.0, "body": 1.0, "people": 1.5}
 
@@ -60,7 +59,7 @@ class QueryBuilder:
             return xapian.Query(a.DATE + node.text)
         if node.field is None and not isinstance(node, ql.Pattern):
             return self._leaf(node, None, positive)  # every text field at once, BM25F
-        fields = (node.field,) if node.field else TEXT_FIELDS
+        fields = (node.field,) if node.field else ql.TEXT_FIELDS
         per_field = [self._leaf(node, field, positive) for field in fields]
         queries = [q for q in per_field if q is not None]
         if not queries:
@@ -117,7 +116,7 @@ class QueryBuilder:
 
     @staticmethod
     def _forms(text: str, field: str | None) -> list[str]:
-        return a.name_terms(text) if field == "people" else a.text_terms(text)
+        return a.name_terms(text) if field == "people" else a.query_terms(text)
 
     @staticmethod
     def _text_forms(text: str) -> list[str]:

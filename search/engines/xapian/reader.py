@@ -30,7 +30,7 @@ from search.engines.base import Match, Matches, StoredDoc
 from search.engines.xapian import analysis as a
 from search.engines.xapian.parse import QueryBuilder, edit_distance
 from search.engines.xapian.writer import article_of, format_of, stored_doc_of
-from search.query import SearchRequest, bag_of_words, date_order
+from search.query import SearchRequest, date_order
 from search.suggestions import SPELLING_EDITS, SPELLINGS, suggestion
 
 SIMILAR_TERMS = 20
@@ -105,7 +105,7 @@ class XapianReader:
         return None
 
     def search(self, request: SearchRequest, deadline: Deadline) -> Matches:
-        node = ql.parse(request.q, request.match) if request.match == "all" else _plain(request.q)
+        node = ql.parse(request.q) if request.match == "all" else ql.plain(request.q)
         builder = QueryBuilder(self.db, deadline)
         query = builder.build(node)
         if request.expand and query is not None:
@@ -335,14 +335,6 @@ def _enquire(db: xapian.Database) -> xapian.Enquire:
     enquire.set_weighting_scheme(xapian.BM25Weight(BM25_K1, 0, 1, BM25_B, 0.5))
     enquire.set_sort_by_relevance_then_value(a.ID_SLOT, False)
     return enquire
-
-
-def _plain(q: str) -> ql.Node:
-    """A bag of words: the text's words, none of them syntax, any may match."""
-    words = [ql.Word(word) for word in bag_of_words(q)]
-    if not words:
-        return ql.Every()
-    return words[0] if len(words) == 1 else ql.Or(tuple(words))
 
 
 def _with_filter(query: xapian.Query | None, request: SearchRequest) -> xapian.Query:

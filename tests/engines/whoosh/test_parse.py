@@ -41,7 +41,7 @@ PARSED = [
     ("trump's", "text:trump"),
     ("brexit OR vote", "(text:brexit OR text:vote)"),
     ("war-torn", "(text:war AND text:torn)"),
-    ("macron -kushner", "(text:macron ANDNOT text:kushner)"),
+    ("macron -kushner", "(text:macron AND NOT text:kushner)"),
     ("macron NOT kushner", "(text:macron AND NOT text:kushner)"),
     ("date:[2026-01-01 TO 2026-01-31]", "date:[2026-01-01 TO 2026-01-31]"),
     ("date:2026-01-06", "date:2026-01-06"),
