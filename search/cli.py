@@ -73,7 +73,7 @@ class LineProgress:
         self.stream.flush()
 
 
-def reindex_main(argv: list[str] | None = None) -> int:
+def _reindex_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="search-reindex", description="Build or update the search index from article files."
     )
@@ -100,6 +100,16 @@ def reindex_main(argv: list[str] | None = None) -> int:
         f"{DEFAULT_ENGINE}); another engine than the index's means a full rebuild",
     )
     parser.add_argument("--shards", default=None, help=SHARDS_HELP)
+    return parser
+
+
+def parser_of(command: str) -> argparse.ArgumentParser:
+    """The flags of ``search-reindex`` or ``search-serve`` (the docs print their usage)."""
+    return {"search-reindex": _reindex_parser, "search-serve": _serve_parser}[command]()
+
+
+def reindex_main(argv: list[str] | None = None) -> int:
+    parser = _reindex_parser()
     args = parser.parse_args(argv)
     settings = Settings.from_env(index_dir=args.index, engine=args.engine, shards=args.shards)
     progress = None
@@ -124,7 +134,7 @@ def reindex_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def serve_main(argv: list[str] | None = None) -> int:
+def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="search-serve", description="Serve the search API under gunicorn."
     )
@@ -134,6 +144,11 @@ def serve_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bind", default=None, help="HOST:PORT (default 127.0.0.1:8000)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
     parser.add_argument("--shards", default=None, help=SHARDS_HELP)
+    return parser
+
+
+def serve_main(argv: list[str] | None = None) -> int:
+    parser = _serve_parser()
     args = parser.parse_args(argv)
     settings = Settings.from_env(
         index_dir=args.index, bind=args.bind, workers=args.workers, shards=args.shards

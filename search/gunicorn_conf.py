@@ -2,7 +2,8 @@
 
 ``preload_app`` stays off: each worker imports the app after the fork and opens the
 index itself, so no file handle or searcher is shared between processes. Values
-come from the ``SEARCH_*`` environment that ``search-serve`` sets from its flags.
+come from ``search.config`` (the ``SEARCH_*`` environment, which ``search-serve``
+sets from its flags).
 """
 
 import os
@@ -11,6 +12,8 @@ import shutil
 import tempfile
 from typing import Any
 
+from search.config import Settings
+
 # Workers import prometheus_client after the fork, so they all see this directory;
 # one made here is this server's alone and goes when it exits.
 _OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -18,15 +21,16 @@ if _OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="search-metrics-")
 
 wsgi_app = "search.app:create_app()"
-bind = [os.environ.get("SEARCH_BIND", "127.0.0.1:8000")]
-workers = int(os.environ.get("SEARCH_WORKERS", "2"))
+_settings = Settings.from_env()
+bind = [_settings.bind]
+workers = _settings.workers
 # Requests read in each worker's event loop and answered in its threads
 # (search/worker.py): a slow or idle client holds a socket, never a thread.
 # SEARCH_WORKER_CLASS serves with another, for scripts/bench to compare.
-worker_class = os.environ.get("SEARCH_WORKER_CLASS", "search.worker.SearchWorker")
-threads = int(os.environ.get("SEARCH_THREADS", "8"))
+worker_class = _settings.worker_class
+threads = _settings.threads
 # Seconds an idle kept-alive connection stays open.
-keepalive = int(os.environ.get("SEARCH_KEEPALIVE_S", "5"))
+keepalive = _settings.keepalive_s
 # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
 # connections over them. On one shared socket, whichever worker woke first took a
 # burst of keep-alive connections and kept them: one core did the work of two
@@ -43,7 +47,7 @@ limit_request_line = 8190
 graceful_timeout = 10
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("SEARCH_LOG_LEVEL", "info")
+loglevel = _settings.log_level
 access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms rid=%({x-request-id}o)s'
 )
@@ -55,10 +59,7 @@ def on_starting(server: Any) -> None:
     The soft limit is often 1,024 while the hard one is far higher; a worker past
     its limit could not even accept a connection to answer it 503.
     """
-    from search.worker import MAX_CONNECTIONS
-
-    per_worker = int(os.environ.get("SEARCH_MAX_CONNECTIONS", MAX_CONNECTIONS))
-    wanted = per_worker * workers + 256  # index files, shard connections, logs
+    wanted = _settings.max_connections * workers + 256  # index files, shard connections, logs
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < wanted:
         raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)

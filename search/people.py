@@ -44,7 +44,7 @@ class PersonFinder:
 
             with warnings.catch_warnings():
                 # W095: the model was built for spaCy 3.7. Under 3.8 it finds the same
-                # people (CoNLL-2003 dev F1, README "How right the people are"), and
+                # people (CoNLL-2003 dev F1, docs/indexing.md, "How right the people are"), and
                 # no English pipeline built for 3.8 installs from the registries.
                 warnings.filterwarnings("ignore", message=r"\[W095\]", category=UserWarning)
                 # The English pipeline's NER has its own token-to-vector layer, so

@@ -89,7 +89,7 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
         match=match,
         # Questions and pasted paragraphs name a topic in other words than the
         # articles about it: bag-of-words searches get pseudo-relevance feedback
-        # (measured in the README, "Relevance").
+        # (measured in the docs/relevance.md).
         expand=match == "any",
     )
 

@@ -48,7 +48,7 @@ QUERY_FIELDS = (*TEXT_FIELDS, "date")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PLAIN_WORD = re.compile(r"\w+(?:['’]\w+)*")
 # From this many words on, a bag of words is a question or a paragraph, not a
-# headline search, and loses its stop words (README, "Relevance").
+# headline search, and loses its stop words (docs/relevance.md).
 LONG_QUESTION_WORDS = 5
 # Prefix, wildcard and fuzzy words expand over the vocabulary: at most this many
 # words each and in all, and the deadline is checked every so many words scanned.

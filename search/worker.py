@@ -20,7 +20,6 @@ a malformed request) as HTML pages; here they are the contract's JSON body.
 from __future__ import annotations
 
 import json
-import os
 import re
 import selectors
 import socket
@@ -32,12 +31,12 @@ from typing import Any
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-REQUEST_READ_TIMEOUT_S = 10.0
+from search.config import Settings
+
 # How long a refused connection is drained after its answer before it is closed:
 # closing with the client's bytes unread would send a reset, which can destroy the
 # answer before the client reads it (RFC 9112, section 9.6).
 LINGER_S = 2.0
-MAX_CONNECTIONS = 4000
 # A body larger than this is read by the thread (under the same read deadline):
 # the loop buffers small requests, not uploads.
 LOOP_BUFFER_BYTES = 1 << 20
@@ -150,10 +149,9 @@ class SearchWorker(ThreadWorker):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.read_timeout_s = float(
-            os.environ.get("SEARCH_REQUEST_READ_TIMEOUT_S", REQUEST_READ_TIMEOUT_S)
-        )
-        self.max_connections = int(os.environ.get("SEARCH_MAX_CONNECTIONS", MAX_CONNECTIONS))
+        settings = Settings.from_env()
+        self.read_timeout_s = settings.request_read_timeout_s
+        self.max_connections = settings.max_connections
         # gunicorn stops accepting at worker_connections, which leaves new clients
         # hanging in the listen queue; this worker always accepts and sheds instead.
         self.worker_connections = sys.maxsize

@@ -104,7 +104,7 @@ def test_each_peer_ranks_the_obvious_answer_first(peer: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["cranfield", "cacm"])
 def test_every_engine_ranks_at_or_above_the_best_peer(name: str) -> None:
-    """The ranking issue's bar, both forms an app can send (README, "Relevance");
+    """The ranking issue's bar, both forms an app can send (docs/relevance.md);
     and Xapian, the engine for archives, at or above Whoosh."""
     collection = LOADERS[name](SHARED / "data" / name)
     best_peer = max(score(collection, peer(collection))["nDCG@10"] for peer in PEERS.values())

@@ -268,7 +268,7 @@ def _expanded(searcher: Any, parsed: wq.Query, first_pass: wq.Query) -> wq.Query
 
     Questions in natural language name a topic in other words than the articles
     about it; the top hits' own vocabulary bridges that. Measured on Cranfield
-    (README, "Relevance"), it is for bag-of-words searches, not for exact ones.
+    (docs/relevance.md), it is for bag-of-words searches, not for exact ones.
     """
     docnums = [hit.docnum for hit in searcher.search(first_pass, limit=FEEDBACK_DOCS)]
     keys = searcher.key_terms(docnums, "body", numterms=FEEDBACK_TERMS) if docnums else []

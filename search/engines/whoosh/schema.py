@@ -78,7 +78,7 @@ def build_schema() -> Schema:
         title=TEXT(analyzer=analyzer, stored=True),
         body=TEXT(analyzer=analyzer, stored=True, spelling=True),
         # Every text field at once, the title twice: plain words are scored here, so
-        # one BM25F length normalises all fields (README, "Relevance").
+        # one BM25F length normalises all fields (docs/relevance.md).
         text=TEXT(analyzer=analyzer),
         people=TEXT(analyzer=name_analyzer(), phrase=True),
         people_exact=KEYWORD(commas=True, scorable=False),

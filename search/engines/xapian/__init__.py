@@ -1,6 +1,6 @@
 """Xapian, the C++ engine for archives that outgrow Whoosh (``pip install '.[xapian]'``).
 
-The only package that imports ``xapian`` (GPL-licensed: see the README). Terms come
+The only package that imports ``xapian`` (GPL-licensed: see docs/engines.md). Terms come
 from our own analysis (``analysis``), queries from our own parse (``parse``), so
 the query language means the same here as on Whoosh.
 """

@@ -237,7 +237,7 @@ class XapianReader:
         return [self._match(item, False, True) for item in enquire.get_mset(0, limit)]
 
     def _expanded(self, query: xapian.Query) -> xapian.Query:
-        """Pseudo-relevance feedback, as the Whoosh engine does it (README, "Relevance")."""
+        """Pseudo-relevance feedback, as the Whoosh engine does it (docs/relevance.md)."""
         enquire = _enquire(self.db)
         enquire.set_query(query)
         rset = xapian.RSet()
@@ -330,7 +330,7 @@ class _AllText(xapian.ExpandDecider):
 
 def _enquire(db: xapian.Database) -> xapian.Enquire:
     """An enquire with BM25 as the Whoosh engine sets it (k1 1.2, b 0.75), measured
-    on the judged collections (README, "Relevance"), equal scores ordered by id."""
+    on the judged collections (docs/relevance.md), equal scores ordered by id."""
     enquire = xapian.Enquire(db)
     enquire.set_weighting_scheme(xapian.BM25Weight(BM25_K1, 0, 1, BM25_B, 0.5))
     enquire.set_sort_by_relevance_then_value(a.ID_SLOT, False)
