@@ -15,10 +15,11 @@ from typing import Any
 import falcon
 import orjson
 
-from search import metrics
+from search import metrics, page
 from search.cluster import open_store
 from search.config import Settings
 from search.errors import NotFound, SearchServiceError
+from search.headers import SecurityHeadersMiddleware, cors_middleware
 from search.metrics import MetricsMiddleware
 from search.resources import (
     DocumentResource,
@@ -93,7 +94,14 @@ def create_app(
         refresh_interval_s=settings.refresh_interval_s,
         cache_size=settings.result_cache_size,
     )
-    middleware: list[Any] = [RequestIdMiddleware(), MetricsMiddleware()]
+    middleware: list[Any] = [
+        RequestIdMiddleware(),
+        MetricsMiddleware(),
+        SecurityHeadersMiddleware(page.STYLE_HASH),
+    ]
+    cors = cors_middleware(settings.cors_origins)
+    if cors is not None:
+        middleware.append(cors)
     app = falcon.App(middleware=middleware)
     json_handler = falcon.media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler

@@ -82,6 +82,11 @@ class Settings:
         4000, "SEARCH_MAX_CONNECTIONS",
         "connections a worker holds; past it, new ones get 503 overloaded at once", int,
     )  # fmt: skip
+    cors_origins: str | None = _setting(
+        None, "SEARCH_CORS_ORIGINS",
+        "origins whose browser apps may call the API: a comma list, or `*`", _optional,
+        shown="none: no cross-origin access",
+    )  # fmt: skip
     log_level: str = _setting("info", "SEARCH_LOG_LEVEL", "gunicorn's log level")
     worker_class: str = _setting(
         "search.worker.SearchWorker", "SEARCH_WORKER_CLASS",

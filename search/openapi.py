@@ -136,10 +136,17 @@ ERROR_MEANINGS = {
     414: "uri_too_long: the request line is over 8,190 bytes",
     431: "headers_too_large",
     500: "internal_error (logged; no detail is sent)",
-    503: "index_unavailable, search_timeout or shard_unavailable",
+    503: "index_unavailable, search_timeout or shard_unavailable; overloaded when a "
+    "worker holds as many connections as it may",
 }
 # What any route can answer, from the server itself.
-SERVER_ERRORS = (400, 408, 414, 431, 500)
+SERVER_ERRORS = (400, 408, 414, 431, 500, 503)
+NOT_MODIFIED = {
+    "304": {
+        "description": "Not modified: the index has not changed since the ETag the "
+        "request sent in If-None-Match was given for the same request"
+    }
+}
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
@@ -149,9 +156,13 @@ def _errors(*statuses: int) -> dict[str, Any]:
     }
 
 
-def _get(summary: str, ok: dict[str, Any], *errors: int, parameters: Any = None) -> dict[str, Any]:
-    """A GET operation (HEAD answers the same without a body)."""
-    operation: dict[str, Any] = {"summary": summary, "responses": {"200": ok, **_errors(*errors)}}
+def _get(
+    summary: str, ok: dict[str, Any], *errors: int, parameters: Any = None, etag: bool = False
+) -> dict[str, Any]:
+    """A GET operation (HEAD answers the same without a body); with ``etag``, its
+    answers carry an ETag and a current one in If-None-Match gets a 304."""
+    responses = {"200": ok, **(NOT_MODIFIED if etag else {}), **_errors(*errors)}
+    operation: dict[str, Any] = {"summary": summary, "responses": responses}
     if parameters:
         operation["parameters"] = parameters
     return {"get": operation}
@@ -183,16 +194,24 @@ def document() -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "News search API", "version": "1.0.0"},
         "paths": {
-            "/search": _get("Search articles", results, 400, 503, parameters=SEARCH_PARAMETERS),
+            "/search": _get(
+                "Search articles", results, 400, 503, parameters=SEARCH_PARAMETERS, etag=True
+            ),
             "/documents/{id}": _get(
                 "One whole article",
                 _json({"$ref": "#/components/schemas/Document"}, "The article."),
                 404,
                 503,
                 parameters=[ID_PARAMETER],
+                etag=True,
             ),
             "/documents/{id}/similar": _get(
-                "Up to 10 related articles", results, 404, 503, parameters=[ID_PARAMETER]
+                "Up to 10 related articles",
+                results,
+                404,
+                503,
+                parameters=[ID_PARAMETER],
+                etag=True,
             ),
             "/health": _get("Liveness", _json(OBJECT, '{"status": "ok"}')),
             "/ready": _get(

@@ -13,6 +13,7 @@ import falcon
 
 from search import metrics, openapi, page
 from search.errors import IndexUnavailable
+from search.headers import not_modified
 from search.query import check_known, parse_request
 from search.searcher import SearchService
 
@@ -33,7 +34,10 @@ class SearchResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         check_known(req.params)
-        results = self.service.search(parse_request(req.params))
+        request = parse_request(req.params)
+        if not_modified(req, resp, self.service.version()):
+            return
+        results = self.service.search(request)
         metrics.RESULTS.observe(results.total)
         resp.media = results.as_dict()
 
@@ -75,6 +79,8 @@ class DocumentResource:
         self.service = service
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
+        if not_modified(req, resp, self.service.version()):
+            return
         if doc_id.endswith(self.SIMILAR):
             resp.media = self.service.similar(doc_id.removesuffix(self.SIMILAR)).as_dict()
         else:

@@ -44,11 +44,16 @@ class _Open:
     generation: Generation
     reader: Reader
     cache: OrderedDict[SearchRequest, Results] = field(default_factory=OrderedDict)
+    version: str = ""
+
+    def __post_init__(self) -> None:
+        self.version = _version(self.generation, self.reader)
 
     def use(self, reader: Reader) -> None:
         """Switch to a refreshed reader; results cached from the old one go."""
         self.reader = reader
         self.cache = OrderedDict()
+        self.version = _version(self.generation, reader)
 
     def close(self) -> None:
         self.reader.close()
@@ -134,6 +139,29 @@ class SearchService:
         except IndexUnavailable:
             return None
 
+    def version(self) -> str:
+        """The served index's generation and commit: the same in every worker, and
+        another as soon as a reindex changes what a search can find.
+
+        It never waits for other requests, whose time would then not count against
+        the search's own limit: while one holds the view (and looks for a newer
+        index itself), the view's version as last seen is the answer. Read before a
+        search, it is never newer than what the search then finds.
+
+        Raises:
+            IndexUnavailable: nothing has been built yet.
+        """
+        if self._lock.acquire(blocking=False):
+            try:
+                return self._current().version
+            finally:
+                self._lock.release()
+        opened = self._open
+        if opened is not None:
+            return opened.version
+        with self._serving(self._deadline()) as view:  # the first view is being opened
+            return view.version
+
     def search(self, request: SearchRequest) -> Results:
         """Run one search request, all of it within the time limit.
 
@@ -212,6 +240,10 @@ class SearchService:
                 "people_pending": len(self.store.pending_people()),
                 **facts,  # the commit, and what else the engine tells (a cluster's shards)
             }
+
+
+def _version(generation: Generation, reader: Reader) -> str:
+    return f"{generation.name}/{reader.stats()['commit']}"
 
 
 def _document(reader: Reader, doc_id: str) -> Article:

@@ -82,7 +82,8 @@ def error_bytes(exc: BaseException) -> bytes:
     status, reason, body = error_response(exc)
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode("latin-1") + body
 

@@ -95,6 +95,9 @@ def test_search_page_in_a_real_browser(server: Server, browser: Any) -> None:
     tab.press("input[name=q]", "Enter")
     tab.wait_for_url(re.compile(r"q=said"))
     assert tab.locator(".hit mark").count() > 0
+    # The page's Content-Security-Policy lets its own style through, and only it.
+    header = "getComputedStyle(document.querySelector('header')).backgroundColor"
+    assert tab.evaluate(header) == "rgb(247, 248, 250)"
     everything = total(tab)
     assert everything > 10 and tab.locator(".hit").count() == 10
     ARTIFACTS.mkdir(exist_ok=True)
