@@ -44,6 +44,9 @@ from search.documents import TOKEN_PATTERN, fold_case
 from search.errors import InvalidQuery
 
 TEXT_FIELDS = ("title", "body", "people")
+# How much a match in each text field counts, on every engine (a word searched in
+# the fields one at a time; the all-text terms count the title twice themselves).
+FIELD_WEIGHTS = {"title": 2.0, "body": 1.0, "people": 1.5}
 QUERY_FIELDS = (*TEXT_FIELDS, "date")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PLAIN_WORD = re.compile(r"\w+(?:['’]\w+)*")

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +267,26 @@ def server(index_dir: Path) -> Iterator[Server]:
     """A real gunicorn serving the shared small index."""
     running = Server(index_dir)
     yield running
+    running.stop()
+
+
+@dataclass
+class ServedCopy:
+    """The small corpus copied, indexed with one engine and served by a real gunicorn."""
+
+    corpus: Path
+    indexer: Indexer
+    server: Server
+
+
+@pytest.fixture
+def served_copy(tmp_path: Path, finder: PersonFinder, engine: str) -> Iterator[ServedCopy]:
+    """For a test that changes the corpus or the index under a running server."""
+    corpus = make_corpus(tmp_path / "corpus")
+    indexer = Indexer(IndexStore(tmp_path / "index"), finder, engine=engine)
+    indexer.reindex([corpus])
+    running = Server(tmp_path / "index")
+    yield ServedCopy(corpus, indexer, running)
     running.stop()
 
 

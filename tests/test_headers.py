@@ -10,10 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from search.indexer import Indexer
-from search.people import PersonFinder
-from search.store import IndexStore
-from tests.conftest import Server, make_corpus, wait_for
+from tests.conftest import ServedCopy, Server, wait_for
 
 ALLOWED = "https://news.example.org"
 
@@ -81,34 +78,25 @@ def test_the_page_allows_only_its_own_style_and_no_framing(served: Server) -> No
     assert "content-security-policy" not in call(served, "/search?q=paris")[1]
 
 
-def test_an_unchanged_answer_is_a_304_until_a_reindex(
-    tmp_path: Path, finder: PersonFinder, engine: str
-) -> None:
-    corpus = make_corpus(tmp_path / "corpus")
-    index = tmp_path / "index"
-    indexer = Indexer(IndexStore(index), finder, engine=engine)
+def test_an_unchanged_answer_is_a_304_until_a_reindex(served_copy: ServedCopy) -> None:
+    corpus, indexer, server = served_copy.corpus, served_copy.indexer, served_copy.server
+    pairs = [("/search?q=paris&facets=people", "/search?q=budget&facets=people"),
+             ("/documents/wire-election", "/documents/wire-budget")]  # fmt: skip
+    for path, other in pairs:
+        status, headers = call(server, path)
+        tag = headers["etag"]
+        assert status == 200 and tag.startswith('W/"')
+        assert call(server, path, If_None_Match=tag)[0] == 304
+        assert call(server, other, If_None_Match=tag)[0] == 200
+    search = "/search?q=paris&facets=people"
+    tag = call(server, search)[1]["etag"]
+    (corpus / "more.jsonl").write_text('{"id": "paris-new", "body": "Paris again."}\n')
     indexer.reindex([corpus])
-    server = Server(index)
-    try:
-        pairs = [("/search?q=paris&facets=people", "/search?q=budget&facets=people"),
-                 ("/documents/wire-election", "/documents/wire-budget")]  # fmt: skip
-        for path, other in pairs:
-            status, headers = call(server, path)
-            tag = headers["etag"]
-            assert status == 200 and tag.startswith('W/"')
-            assert call(server, path, If_None_Match=tag)[0] == 304
-            assert call(server, other, If_None_Match=tag)[0] == 200
-        search = "/search?q=paris&facets=people"
-        tag = call(server, search)[1]["etag"]
-        (corpus / "more.jsonl").write_text('{"id": "paris-new", "body": "Paris again."}\n')
-        indexer.reindex([corpus])
 
-        # Each worker sees the new commit within its refresh interval: then every
-        # answer has a new tag, and the old one gets the whole answer again.
-        def renewed() -> bool:
-            answers = [call(server, search, If_None_Match=tag) for _ in range(10)]
-            return all(status == 200 and h["etag"] != tag for status, h in answers)
+    # Each worker sees the new commit within its refresh interval: then every
+    # answer has a new tag, and the old one gets the whole answer again.
+    def renewed() -> bool:
+        answers = [call(server, search, If_None_Match=tag) for _ in range(10)]
+        return all(status == 200 and h["etag"] != tag for status, h in answers)
 
-        wait_for(renewed, 10, "every worker to give the search a new ETag")
-    finally:
-        server.stop()
+    wait_for(renewed, 10, "every worker to give the search a new ETag")

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from search.indexer import Indexer
 from search.names import fold
 from search.people import PersonFinder
 from search.store import IndexStore
@@ -26,10 +25,10 @@ from tests.conftest import (
     SAMPLE_A,
     SAMPLE_B,
     SAMPLES,
+    ServedCopy,
     Server,
     children,
     get_json,
-    make_corpus,
 )
 
 
@@ -103,15 +102,9 @@ def test_keep_alive_connections_are_spread_over_both_workers(server: Server) -> 
             connection.close()
 
 
-def test_live_reindex_swaps_without_a_failed_request(
-    tmp_path: Path, finder: PersonFinder, engine: str
-) -> None:
+def test_live_reindex_swaps_without_a_failed_request(served_copy: ServedCopy) -> None:
     """A client loop keeps querying while full and incremental reindexes swap the index."""
-    corpus = make_corpus(tmp_path / "corpus")
-    index = tmp_path / "index"
-    indexer = Indexer(IndexStore(index), finder, engine=engine)
-    indexer.reindex([corpus])
-    running = Server(index)
+    corpus, indexer, running = served_copy.corpus, served_copy.indexer, served_copy.server
     failures: list[str] = []
     answered = 0
     stop = threading.Event()
@@ -147,12 +140,11 @@ def test_live_reindex_swaps_without_a_failed_request(
                 failures.append(f"article of round {round_number} never appeared")
         shutil.rmtree(corpus / "bbc")
         indexer.reindex([corpus])
-        generations = _generations_once_workers_move_on(index)
+        generations = _generations_once_workers_move_on(indexer.store.root)
     finally:
         stop.set()
         for thread in threads:
             thread.join()
-        running.stop()
     assert answered > 20
     assert failures == []
     assert generations == 1

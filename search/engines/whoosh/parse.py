@@ -21,12 +21,7 @@ from search import query_language as ql
 from search.deadline import Deadline
 from search.documents import fold_case
 
-EXPANDING = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm)
 ALL_TEXT = "text"
-# Field weights of a word searched in every field one at a time: a prefix, wildcard
-# or fuzzy word, or any word where an index has no all-text field (one built before
-# it, served until the next reindex rebuilds it).
-FIELD_BOOSTS = {"title": 2.0, "body": 1.0, "people": 1.5}
 
 
 class QueryBuilder:
@@ -124,7 +119,7 @@ class _Compiler:
         return built[0] if len(built) == 1 else wq.Or(built)
 
     def _leaf(self, node: ql.Word | ql.Phrase | ql.Pattern, field: str) -> wq.Query | None:
-        boost = 1.0 if field == ALL_TEXT or node.field else FIELD_BOOSTS[field]
+        boost = 1.0 if field == ALL_TEXT or node.field else ql.FIELD_WEIGHTS[field]
         if isinstance(node, ql.Pattern):
             return self.expand(_pattern(node, field, boost))
         forms = list(self.schema[field].process_text(node.text, mode="query"))

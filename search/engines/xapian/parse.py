@@ -23,8 +23,6 @@ from search.deadline import Deadline
 from search.documents import fold_case
 from search.engines.xapian import analysis as a
 
-FIELD_WEIGHTS = {"title": 2.0, "body": 1.0, "people": 1.5}
-
 
 class QueryBuilder:
     """Builds the Xapian query of one request over one database."""
@@ -112,7 +110,7 @@ class QueryBuilder:
                 query = xapian.Query(xapian.Query.OP_AND, terms)
         if query is None or field is None:
             return query
-        return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, FIELD_WEIGHTS[field])
+        return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, ql.FIELD_WEIGHTS[field])
 
     @staticmethod
     def _forms(text: str, field: str | None) -> list[str]:
