@@ -15,7 +15,10 @@ stood in such lists. What the model tagged still decides where a list is:
   the line's words in lower case), not in parentheses (a club or a country), not a
   possessive, not led by a common word ("In June");
 * a name in capitals that is not a name the article gives in mixed case is a
-  headline's words ("BALTIMORE AT"), not a person.
+  headline's words ("BALTIMORE AT"), not a person;
+* a compass point shortened before a country is a place, as wire headlines write
+  them ("S. Korea", "N. Ireland", "S. African"), not an initial and a surname: the
+  model tags them as persons.
 
 Positions are kept so that the mentions come back in text order: prominence ties go
 to the person named first.
@@ -53,6 +56,10 @@ _BEFORE_ITEM = re.compile(r"(?:[,;:\-–]|\d\.?|\bbeat|\band)\s*$")
 _AFTER_ITEM = re.compile(r"^\s*(?:$|[,;:()\-–]|\d|and\b|beat\b)")
 _LETTERS = re.compile(r"[^\W\d_]+")
 _POSSESSIVE = re.compile(r"['’]s?$")
+_COUNTRIES = ("Africa", "African", "America", "American", "Carolina", "Cyprus", "Dakota",
+              "Germany", "German", "Ireland", "Irish", "Korea", "Korean", "Sudan", "Sudanese",
+              "Vietnam", "Vietnamese", "Yemen", "Yemeni")  # fmt: skip
+COMPASS_PLACE = re.compile(rf"[NSEW]\. ?(?:{'|'.join(_COUNTRIES)})\b")
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,8 @@ def person_mentions(paragraphs: Sequence[Paragraph]) -> list[str]:
     """The persons an article names, as written, in text order."""
     found = tagged(paragraphs) + initialled(paragraphs)
     found += listed(paragraphs, found)
-    return _without_headline_words([mention.text for mention in sorted(found)])
+    named = [mention.text for mention in sorted(found) if not COMPASS_PLACE.match(mention.text)]
+    return _without_headline_words(named)
 
 
 def tagged(paragraphs: Sequence[Paragraph]) -> list[Mention]:

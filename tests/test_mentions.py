@@ -35,6 +35,14 @@ def test_an_initial_and_a_surname_is_a_person_unless_the_model_read_a_place() ->
     assert person_mentions([paragraph("It ended World War I. The peace held.")]) == []
 
 
+def test_a_compass_point_before_a_country_is_a_place_even_if_the_model_says_person() -> None:
+    headline = paragraph(
+        "N. Korea urges S. Korea to return S. African and N. Irish war veteran S. Irwin.",
+        PERSON=["N. Korea", "S. Korea", "S. African"],
+    )
+    assert person_mentions([headline]) == ["S. Irwin"]
+
+
 LINE_UP = (
     "South Africa - 15 - Andre Joubert, 14 - Justin Swart, 13 - Japie Mulder "
     "(Joel Stransky, 48 mins) 12 - Danie van Schalkwyk, 11 - Pieter Hendriks (captain)."

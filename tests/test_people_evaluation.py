@@ -101,8 +101,9 @@ def test_the_project_is_scored_through_the_index_beside_the_raw_model(
 def test_people_on_the_conll_development_set_reach_the_issue_s_bar(
     finder: PersonFinder, tmp_path: Path
 ) -> None:
-    """The people issue's bar (docs/indexing.md, "How right the people are"): F1 0.92, above
-    the model's raw mentions, through the index."""
+    """The people issue's bar, raised by the install issue to what the project printed
+    then (docs/indexing.md, "How right the people are"): F1 0.925, above the model's
+    raw mentions, through the index."""
     scores = evaluate_people(SHARED / "data" / "conll2003" / "eng.testa", finder, tmp_path)
-    assert scores["project"]["F1"] >= 0.92, scores
+    assert scores["project"]["F1"] >= 0.925, scores
     assert scores["project"]["F1"] > scores["spaCy raw"]["F1"]
