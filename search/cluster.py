@@ -16,8 +16,9 @@ from pathlib import Path
 from search import engines
 from search.config import Settings
 from search.documents import Article
-from search.engines.base import Cluster, Engine, Failover, Reader, StoredDoc
+from search.engines.base import Cluster, Engine, Failover, Reader
 from search.errors import ReindexError, ReplicasMissed
+from search.model import StoredDoc
 from search.shards import Shards
 from search.store import SKIPPED, IndexStore
 

@@ -33,9 +33,9 @@ from search.documents import (
     parse_source,
     unpack,
 )
-from search.engines.base import StoredDoc
 from search.errors import ArticleError, ReindexError
 from search.extract import Extracted, extract, recurring_paragraphs
+from search.model import StoredDoc
 from search.names import Canon, canonical_people
 from search.people import PersonFinder
 from search.store import IndexStore

@@ -94,17 +94,6 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
     )
 
 
-def date_order(request: SearchRequest, everything: bool) -> bool | None:
-    """How results are ordered, for every engine: True newest first, False oldest
-    first, None by relevance. ``everything`` (an empty query) has no relevance, so
-    it lists the newest first."""
-    if request.sort == "date" or (request.sort == "relevance" and everything):
-        return True
-    if request.sort == "-date":
-        return False
-    return None
-
-
 def check_known(params: Mapping[str, object], allowed: Sequence[str] = PARAMETERS) -> None:
     """Reject a parameter that is not ``allowed``, so a typo like ``pgae=2`` is not
     silently ignored.

@@ -8,8 +8,10 @@ always runs against one reader from start to end, so it never sees a half-built
 index; requests of one process take turns on it, since engine readers keep file
 positions, and every request runs under one deadline.
 
-The engine finds matches (``search.engines.base.Reader``); this module caches
-them, highlights them and shapes them into ``Results`` for any engine.
+A request becomes an ``EngineQuery`` here (the tree of ``q``, filters, order and
+the window of the page asked); the engine finds its matches
+(``search.engines.base.Reader``); this module suggests a spelling, caches, highlights
+and shapes them into ``Results``, the same way for every engine.
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from search import query_language as ql
 from search.deadline import Deadline
 from search.documents import Article
-from search.engines.base import Match, Reader
+from search.engines.base import Reader
 from search.errors import IndexUnavailable, NotFound, SearchTimeout
 from search.highlight import snippets, whole
+from search.model import EngineQuery, Match
 from search.query import SearchRequest
 from search.results import Hit, Results
 from search.store import Generation, IndexStore
+from search.suggestions import suggestion
 
 SIMILAR_LIMIT = 10
 PEOPLE_FACET_SIZE = 20
@@ -177,10 +182,12 @@ class SearchService:
             if cached is not None:
                 view.cache.move_to_end(request)
                 return replace(cached, took_ms=_elapsed_ms(started))
-            matches = view.reader.search(request, deadline)
+            query = engine_query(request)
+            matches = view.reader.search(query, deadline)
             hits = [
                 _hit(match, matches.terms, view.reader, request.highlight) for match in matches.hits
             ]
+            suggest = request.suggest and not query.everything
             results = Results(
                 query=request.q,
                 total=matches.total,
@@ -189,7 +196,7 @@ class SearchService:
                 took_ms=_elapsed_ms(started),
                 hits=hits,
                 facets={name: _facet_values(name, matches.facets[name]) for name in request.facets},
-                suggestion=matches.suggestion,
+                suggestion=suggestion(request.q, view.reader, deadline) if suggest else None,
             )
             if self.cache_size > 0:
                 view.cache[request] = results
@@ -240,6 +247,38 @@ class SearchService:
                 "people_pending": len(self.store.pending_people()),
                 **facts,  # the commit, and what else the engine tells (a cluster's shards)
             }
+
+
+def engine_query(request: SearchRequest) -> EngineQuery:
+    """What the engine matches for ``request``: its tree (a bag of words with
+    ``match=any``), filters, order and the window of the page asked.
+
+    Raises:
+        InvalidQuery: ``q`` cannot be understood.
+    """
+    tree = ql.parse(request.q) if request.match == "all" else ql.plain(request.q)
+    return EngineQuery(
+        tree=tree,
+        people=request.people,
+        date_from=request.date_from,
+        date_to=request.date_to,
+        newest_first=_date_order(request, isinstance(tree, ql.Every)),
+        offset=(request.page - 1) * request.per_page,
+        limit=request.per_page,
+        facets=request.facets,
+        collapse=request.collapse,
+        feedback=request.expand,
+    )
+
+
+def _date_order(request: SearchRequest, everything: bool) -> bool | None:
+    """True newest first, False oldest first, None by relevance. ``everything`` (an
+    empty query) has no relevance, so it lists the newest first."""
+    if request.sort == "date" or (request.sort == "relevance" and everything):
+        return True
+    if request.sort == "-date":
+        return False
+    return None
 
 
 def _version(generation: Generation, reader: Reader) -> str:

@@ -34,8 +34,9 @@ from pathlib import Path
 from search import engines, phases
 from search.children import die_with_parent
 from search.documents import Article
-from search.engines.base import Engine, Reader, StoredDoc
+from search.engines.base import Engine, Reader
 from search.errors import IndexUnavailable, LockHeld, ReindexError
+from search.model import StoredDoc
 
 CURRENT = "CURRENT"
 ENGINE = "ENGINE"

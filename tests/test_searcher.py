@@ -6,11 +6,38 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from search import query_language as ql
 from search.indexer import Indexer
+from search.model import EngineQuery
 from search.people import PersonFinder
 from search.query import parse_request
-from search.searcher import SearchService
+from search.searcher import SearchService, engine_query
 from search.store import IndexStore
+
+WORDS = ql.And((ql.Word("brexit"), ql.Word("vote")))
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, EngineQuery(newest_first=True)),
+        ({"q": "brexit vote"}, EngineQuery(WORDS)),
+        ({"q": "brexit vote", "page": "3", "per_page": "20"}, EngineQuery(WORDS, offset=40, limit=20)),
+        ({"q": "brexit vote", "sort": "-date"}, EngineQuery(WORDS, newest_first=False)),
+        ({"q": "brexit vote", "match": "any"}, EngineQuery(ql.Or(WORDS.parts), feedback=True)),
+        ({"q": "brexit OR vote"}, EngineQuery(ql.Or(WORDS.parts), feedback=True)),
+        ({"people": "Keir Starmer", "from": "2026-01-01", "facets": "people", "collapse": "true"},
+         EngineQuery(people=("Keir Starmer",), date_from="2026-01-01", newest_first=True,
+                     facets=("people",), collapse=True)),
+    ],
+)  # fmt: skip
+def test_a_request_becomes_the_query_every_engine_matches(
+    params: dict[str, str], expected: EngineQuery
+) -> None:
+    """Paging, order and the tree are decided above the seam, once for every engine."""
+    assert engine_query(parse_request(params)) == expected
 
 
 def test_similar_reads_one_generation_even_when_a_new_one_is_published(

@@ -1,71 +1,34 @@
 """The seam: what an engine must implement for the indexer, the searcher and the API.
 
 Everything above this line is engine-neutral: request parsing (``search.query``),
-results and highlighting, the result cache and refresh cadence
-(``search.searcher``), generations and locks on disk (``search.store``), and
-extraction. An engine turns articles into an index in a folder it is given, and
-answers requests over one snapshot of it. A new engine implements ``Engine`` and
-``Reader`` in a package of its own under ``search/engines/`` and registers its
-name in ``search.engines.ENGINES``; nothing outside that package imports its library.
+the ``EngineQuery`` a request becomes, paging, order, suggestions, results and
+highlighting, the result cache and refresh cadence (``search.searcher``),
+generations and locks on disk (``search.store``), and extraction. An engine turns
+articles into an index in a folder it is given, and matches ``EngineQuery`` trees
+over one snapshot of it. A new engine implements ``Engine`` and ``Reader`` in a
+package of its own under ``search/engines/`` and registers its name in
+``search.engines.ENGINES``; nothing outside that package imports its library.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from search.deadline import Deadline
 from search.documents import Article
-from search.query import SearchRequest
+from search.model import EngineQuery, Match, Matches, StoredDoc
 from search.shards import Shards
 from search.suggestions import Speller
 
 
-@dataclass(frozen=True)
-class StoredDoc:
-    """What an incremental reindex needs to know of an indexed article."""
-
-    id: str
-    path: str
-    content_hash: str
-    story: str
-    minhash: bytes
-
-
-@dataclass
-class Match:
-    """One matching article of a page, with what the engine knows of it."""
-
-    article: Article
-    score: float | None
-    duplicates: list[str] | None = None
-
-
-@dataclass
-class Matches:
-    """One page of a search, from one snapshot.
-
-    ``total`` is exact (stories with ``collapse``); ``facets`` counts each asked
-    facet's values over all matches; ``terms`` are the index forms a hit matched
-    on, for highlighting with ``Reader.analyzed``.
-    """
-
-    total: int
-    hits: list[Match]
-    facets: dict[str, Counter[str]] = field(default_factory=dict)
-    terms: frozenset[str] = frozenset()
-    suggestion: str | None = None
-
-
 class Reader(Speller, Protocol):
     """A snapshot of one index, used by one request at a time; its vocabulary
-    (``Speller``) gives highlighting its word forms and ``Matches`` its suggestion."""
+    (``Speller``) gives highlighting its word forms and the service its suggestion."""
 
-    def search(self, request: SearchRequest, deadline: Deadline) -> Matches:
-        """Raises InvalidQuery for ``q`` it cannot understand, SearchTimeout past ``deadline``."""
+    def search(self, query: EngineQuery, deadline: Deadline) -> Matches:
+        """Raises InvalidQuery for a tree that expands too far, SearchTimeout past ``deadline``."""
         ...
 
     def document(self, doc_id: str) -> Article | None: ...

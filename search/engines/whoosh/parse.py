@@ -31,20 +31,16 @@ class QueryBuilder:
         self.schema = schema
         self.all_text = ALL_TEXT in schema
 
-    def parse(
-        self, q: str, reader: Any, match: str = "all", deadline: Deadline | None = None
-    ) -> wq.Query | None:
-        """The engine query for ``q``; None means every document.
+    def compile(self, tree: ql.Node, reader: Any, deadline: Deadline) -> wq.Query | None:
+        """The Whoosh query of ``tree``; None means every document.
 
         Raises:
-            InvalidQuery: the text cannot be understood or expands too far.
-            SearchTimeout: expanding its wildcards ran past ``deadline``.
+            InvalidQuery: its patterns expand too far.
+            SearchTimeout: expanding them ran past ``deadline``.
         """
-        node = ql.parse(q) if match == "all" else ql.plain(q)
-        if isinstance(node, ql.Every):
+        if isinstance(tree, ql.Every):
             return None
-        expand = _Expansions(reader, deadline or Deadline.after(float("inf")))
-        built = _Compiler(self, expand).build(node)
+        built = _Compiler(self, _Expansions(reader, deadline)).build(tree)
         # Normalised as Whoosh's own parser left its queries: nested groups flattened,
         # and a word given in two forms with one stem ("chemical", "chemically")
         # searched once, as the engine ranked bags of words when it was measured.

@@ -2,7 +2,7 @@
 
 Totals are exact: ``ExactTopCollector`` counts every match while keeping the top
 N, and the request's deadline is checked while expanding, collecting and
-suggesting. Facets are counted from per-snapshot tables rather than Whoosh's
+offering spellings. Facets are counted from per-snapshot tables rather than Whoosh's
 facet collectors, which score every match and re-read postings each time.
 """
 
@@ -19,11 +19,10 @@ from whoosh import query as wq
 
 from search.deadline import Deadline
 from search.documents import Article
-from search.engines.base import Match, Matches, StoredDoc
 from search.engines.whoosh.parse import QueryBuilder, positive_terms
 from search.engines.whoosh.schema import analyzed, from_stored
-from search.query import SearchRequest, date_order
-from search.suggestions import SPELLING_EDITS, SPELLINGS, suggestion
+from search.model import EngineQuery, Match, Matches, StoredDoc
+from search.suggestions import SPELLING_EDITS, SPELLINGS
 
 SIMILAR_TERMS = 20
 DEADLINE_CHECK_EVERY = 128
@@ -155,43 +154,38 @@ class WhooshReader:
         stored = self.searcher.document(id=doc_id)
         return None if stored is None else from_stored(stored)
 
-    def search(self, request: SearchRequest, deadline: Deadline) -> Matches:
+    def search(self, query: EngineQuery, deadline: Deadline) -> Matches:
         searcher = self.searcher
-        parsed = self.builder.parse(request.q, searcher.reader(), request.match, deadline)
-        collector = self._collector(request, parsed is None, deadline)
-        matching = _with_filter(parsed, request)
-        if request.expand and parsed is not None:
-            matching = _with_filter(_expanded(searcher, parsed, matching), request)
+        parsed = self.builder.compile(query.tree, searcher.reader(), deadline)
+        collector = self._collector(query, deadline)
+        matching = _with_filter(parsed, query)
+        if query.feedback and parsed is not None:
+            matching = _with_filter(_expanded(searcher, parsed, matching), query)
         searcher.search_with_collector(matching, collector)
         results = collector.results()
-        first = (request.page - 1) * request.per_page
-        scored = _sort(request, parsed is None)[0] is None
+        scored = query.newest_first is None
         hits = [
-            self._match(hit, request.collapse, scored)
-            for hit in list(results)[first : first + request.per_page]
+            self._match(hit, query.collapse, scored)
+            for hit in list(results)[query.offset : query.offset + query.limit]
         ]
-        docnums = results.docs() if request.facets else ()
+        docnums = results.docs() if query.facets else ()
         return Matches(
-            total=len(results.groups("_story")) if request.collapse else len(results),
+            total=len(results.groups("_story")) if query.collapse else len(results),
             hits=hits,
-            facets={name: self.facets.counts(name, docnums) for name in request.facets},
+            facets={name: self.facets.counts(name, docnums) for name in query.facets},
             terms=_highlight_terms(parsed) if parsed is not None else frozenset(),
-            suggestion=suggestion(request.q, self, deadline)
-            if parsed is not None and request.suggest
-            else None,
         )
 
-    def _collector(self, request: SearchRequest, everything: bool, deadline: Deadline) -> Any:
+    def _collector(self, query: EngineQuery, deadline: Deadline) -> Any:
         """Top-N (or sorting) collector, under the deadline, collapsed by story.
 
         With ``collapse`` the ``_story`` facet counts the distinct stories, which is
         what ``total`` then reports.
         """
-        limit = request.page * request.per_page
-        sortedby, reverse = _sort(request, everything)
+        limit = query.offset + query.limit
         base: Any
-        if sortedby:
-            base = collectors.SortingCollector(sortedby, limit=limit, reverse=reverse)
+        if query.newest_first is not None:
+            base = collectors.SortingCollector("date", limit=limit, reverse=query.newest_first)
         elif limit >= self.searcher.doc_count():
             base = collectors.UnlimitedCollector()
         else:
@@ -199,7 +193,7 @@ class WhooshReader:
             # second time just to count.
             base = ExactTopCollector(limit)
         collector: Any = DeadlineCollector(base, deadline)
-        if request.collapse:
+        if query.collapse:
             stories = {"_story": sorting.FieldFacet("story", maptype=sorting.Count)}
             collector = collectors.FacetCollector(collector, stories)
             collector = collectors.CollapseCollector(collector, "story", limit=1)
@@ -240,21 +234,15 @@ class WhooshReader:
         return [candidate for candidate in found if candidate != word]
 
 
-def _sort(request: SearchRequest, everything: bool) -> tuple[Any, bool]:
-    """Whoosh's ``sortedby`` and ``reverse`` for the request's ``date_order``."""
-    newest_first = date_order(request, everything)
-    return (None, False) if newest_first is None else ("date", newest_first)
-
-
-def _with_filter(parsed: wq.Query | None, request: SearchRequest) -> wq.Query:
+def _with_filter(parsed: wq.Query | None, query: EngineQuery) -> wq.Query:
     """The query with the people and date filters ANDed in, adding nothing to scores.
 
     Filters go into the query rather than a filtering collector, which would
     bypass the collapsing collector's own loop.
     """
-    clauses: list[wq.Query] = [wq.Term("people_exact", name) for name in request.people]
-    if request.date_from or request.date_to:
-        clauses.append(wq.TermRange("date", request.date_from, request.date_to))
+    clauses: list[wq.Query] = [wq.Term("people_exact", name) for name in query.people]
+    if query.date_from or query.date_to:
+        clauses.append(wq.TermRange("date", query.date_from, query.date_to))
     base = parsed if parsed is not None else wq.Every()
     if not clauses:
         return base

@@ -29,12 +29,12 @@ import xapian
 
 from search.deadline import Deadline
 from search.documents import Article
-from search.engines.base import Failover, Match, Matches, StoredDoc
+from search.engines.base import Failover
 from search.engines.xapian import analysis as a
 from search.engines.xapian.reader import XapianReader
 from search.engines.xapian.writer import format_of, transaction
 from search.errors import LockHeld, ShardUnavailable
-from search.query import SearchRequest
+from search.model import EngineQuery, Match, Matches, StoredDoc
 from search.shards import Replica, Shards
 
 T = TypeVar("T")
@@ -219,9 +219,17 @@ class ClusterReader(XapianReader):
     def _deadline(self) -> Deadline:
         return Deadline.after(self.timeout_s)
 
-    def search(self, request: SearchRequest, deadline: Deadline) -> Matches:
+    def search(self, query: EngineQuery, deadline: Deadline) -> Matches:
         run = super().search
-        return self._failing_over(lambda: run(request, deadline), deadline)
+        return self._failing_over(lambda: run(query, deadline), deadline)
+
+    def doc_frequency(self, form: str) -> int:
+        run = super().doc_frequency
+        return self._failing_over(lambda: run(form), self._deadline())
+
+    def spellings(self, word: str, deadline: Deadline) -> list[str]:
+        run = super().spellings
+        return self._failing_over(lambda: run(word, deadline), deadline)
 
     def document(self, doc_id: str) -> Article | None:
         run = super().document

@@ -23,15 +23,13 @@ from typing import Any
 
 import xapian
 
-from search import query_language as ql
 from search.deadline import Deadline
 from search.documents import Article
-from search.engines.base import Match, Matches, StoredDoc
 from search.engines.xapian import analysis as a
 from search.engines.xapian.parse import QueryBuilder, edit_distance
 from search.engines.xapian.writer import article_of, format_of, stored_doc_of
-from search.query import SearchRequest, date_order
-from search.suggestions import SPELLING_EDITS, SPELLINGS, suggestion
+from search.model import EngineQuery, Match, Matches, StoredDoc
+from search.suggestions import SPELLING_EDITS, SPELLINGS
 
 SIMILAR_TERMS = 20
 FEEDBACK_DOCS = 10
@@ -104,40 +102,36 @@ class XapianReader:
             return int(item.docid)
         return None
 
-    def search(self, request: SearchRequest, deadline: Deadline) -> Matches:
-        node = ql.parse(request.q) if request.match == "all" else ql.plain(request.q)
+    def search(self, query: EngineQuery, deadline: Deadline) -> Matches:
         builder = QueryBuilder(self.db, deadline)
-        query = builder.build(node)
-        if request.expand and query is not None:
-            query = self._expanded(query)
-        filtered = _with_filter(query, request)
+        built = builder.build(query.tree)
+        if query.feedback and built is not None:
+            built = self._expanded(built)
+        filtered = _with_filter(built, query)
         enquire = _enquire(self.db)
         enquire.set_query(filtered)
-        self._order(enquire, request, everything=query is None)
-        spies = self._spies(request)
-        first = (request.page - 1) * request.per_page
+        if query.newest_first is not None:  # else relevance, as ``_enquire`` set it
+            enquire.set_sort_by_value_then_relevance(a.DATE_ID_SLOT, query.newest_first)
+        spies = self._spies(query)
         size = self.db.get_doccount()
-        if request.collapse or ("people" in request.facets and "people" not in spies):
+        if query.collapse or ("people" in query.facets and "people" not in spies):
             # An exact count of stories needs every story, and people counted from
             # the table every match: one pass keeps them all.
-            if request.collapse:
+            if query.collapse:
                 enquire.set_collapse_key(a.STORY_SLOT)
             total, items = _counted(enquire, spies, size, size, deadline)
-            page = items[first : first + request.per_page]
+            page = items[query.offset : query.offset + query.limit]
         else:
-            known, page = _page(enquire, first, request.per_page, deadline)
+            known, page = _page(enquire, query.offset, query.limit, deadline)
             if known is None or spies:
                 known = self._count(filtered, spies, size, deadline)
             total, items = known, page
-        scored = date_order(request, everything=query is None) is None
+        scored = query.newest_first is None
         return Matches(
             total=total,
-            hits=[self._match(item, request.collapse, scored) for item in page],
-            facets=self._facets(request, spies, items),
+            hits=[self._match(item, query.collapse, scored) for item in page],
+            facets=self._facets(query, spies, items),
             terms=frozenset(builder.terms),
-            suggestion=suggestion(request.q, self, deadline)
-            if query is not None and request.suggest
-            else None,
         )
 
     def _count(
@@ -151,26 +145,19 @@ class XapianReader:
         enquire.set_query(query)
         return _counted(enquire, spies, 0, size, deadline)[0]
 
-    @staticmethod
-    def _order(enquire: xapian.Enquire, request: SearchRequest, everything: bool) -> None:
-        """Relevance (as ``_enquire`` sets it), or date (newest or oldest first); ties by id."""
-        newest_first = date_order(request, everything)
-        if newest_first is not None:
-            enquire.set_sort_by_value_then_relevance(a.DATE_ID_SLOT, newest_first)
-
-    def _spies(self, request: SearchRequest) -> dict[str, Any]:
+    def _spies(self, query: EngineQuery) -> dict[str, Any]:
         """A value spy per facet asked (people too, since its slot exists)."""
         return {
             name: xapian.ValueCountMatchSpy(FACET_SLOTS[name])
-            for name in request.facets
+            for name in query.facets
             if name != "people" or self.format >= a.PEOPLE_SLOT_SINCE
         }
 
     def _facets(
-        self, request: SearchRequest, spies: dict[str, Any], items: list[Any]
+        self, query: EngineQuery, spies: dict[str, Any], items: list[Any]
     ) -> dict[str, Counter[str]]:
         facets: dict[str, Counter[str]] = {}
-        for name in request.facets:
+        for name in query.facets:
             if name not in spies:
                 people = self._people_table()
                 facets[name] = Counter(
@@ -337,19 +324,19 @@ def _enquire(db: xapian.Database) -> xapian.Enquire:
     return enquire
 
 
-def _with_filter(query: xapian.Query | None, request: SearchRequest) -> xapian.Query:
-    """The query with the people and date filters, adding nothing to scores."""
-    filters = [xapian.Query(a.PERSON + name) for name in request.people]
-    if request.date_from or request.date_to:
+def _with_filter(built: xapian.Query | None, query: EngineQuery) -> xapian.Query:
+    """The built query with the people and date filters, adding nothing to scores."""
+    filters = [xapian.Query(a.PERSON + name) for name in query.people]
+    if query.date_from or query.date_to:
         filters.append(
             xapian.Query(
                 xapian.Query.OP_VALUE_RANGE,
                 a.DATE_SLOT,
-                request.date_from or "",
-                request.date_to or "9999",
+                query.date_from or "",
+                query.date_to or "9999",
             )
         )
-    base = query if query is not None else xapian.Query.MatchAll
+    base = built if built is not None else xapian.Query.MatchAll
     if not filters:
         return base
     return xapian.Query(xapian.Query.OP_FILTER, base, xapian.Query(xapian.Query.OP_AND, filters))

@@ -21,9 +21,9 @@ import xapian
 
 from search import phases
 from search.documents import Article
-from search.engines.base import StoredDoc
 from search.engines.xapian import analysis as a
 from search.errors import ReindexError
+from search.model import StoredDoc
 
 COMMIT_EVERY = 5000
 

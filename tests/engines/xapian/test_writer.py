@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import xapian
 
-from search.engines.base import StoredDoc
 from search.engines.xapian import analysis, writer
 from search.indexer import Indexer
+from search.model import StoredDoc
 from search.people import PersonFinder
 from search.query import parse_request
 from search.searcher import SearchService
