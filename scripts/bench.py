@@ -37,11 +37,11 @@ from typing import Any
 from whoosh import fields, index, qparser
 from whoosh.analysis import StemmingAnalyzer
 
-from search.cluster import open_store
 from search.config import Settings
 from search.engines.xapian.servers import LocalCluster
-from search.query import SearchRequest
-from search.searcher import SearchService
+from search.model import SearchRequest
+from search.service import SearchService
+from search.stores.sharded import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -264,7 +264,7 @@ def parse_wrk(output: str) -> dict[str, float]:
     return figures
 
 
-# Cold searches served by gunicorn's own threaded worker, which search/worker.py
+# Cold searches served by gunicorn's own threaded worker, which search/http/worker.py
 # extends so that slow clients cost a socket rather than a thread: what that costs.
 THREADED = "`/search`, gunicorn's threaded worker"
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import cog
 
-from search import config, openapi
+from search import config
 from search.cli import parser_of
+from search.http import openapi
 
 PACKAGE = Path(__file__).resolve().parent.parent / "search"
 

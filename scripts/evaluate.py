@@ -19,8 +19,8 @@ from pathlib import Path
 from peers import PEERS
 
 from search.engines import ENGINES
-from search.evaluation import LOADERS, rankings, score, table
-from search.people_evaluation import evaluate_people
+from search.eval.people import evaluate_people
+from search.eval.ranking import LOADERS, rankings, score, table
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 

@@ -14,7 +14,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 
-from search.evaluation import DEPTH, Collection, Ranking
+from search.eval.ranking import DEPTH, Collection, Ranking
 
 WORD = re.compile(r"\w+")
 Peer = Callable[[Collection], Ranking]

@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from search.cluster import open_store
 from search.config import DEFAULT_INDEX_DIR, SHARED_DIR, Settings
 from search.engines import DEFAULT_ENGINE, ENGINES
 from search.errors import InvalidShards, LockHeld, ReindexError, ReplicasMissed
 from search.indexer import Indexer
 from search.shards import Shards
+from search.stores.sharded import open_store
 
 EXIT_FATAL = 2
 EXIT_LOCKED = 3
@@ -172,7 +172,7 @@ def serve_main(argv: list[str] | None = None) -> int:
         print(f"search-serve: error: cannot listen on {settings.bind}: {taken}", file=sys.stderr)
         return EXIT_FATAL
     print(f"Serving {where} at http://{settings.bind}/ (Ctrl-C stops)", flush=True)
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:search.gunicorn_conf"]
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:search.http.gunicorn_conf"]
     os.execve(sys.executable, command, env)
     return 0  # not reached: the process is gunicorn now
 
@@ -239,7 +239,7 @@ def cluster_main(argv: list[str] | None = None) -> int:
 
 
 def evaluate_main(argv: list[str] | None = None) -> int:
-    from search.evaluation import LOADERS, evaluate, table
+    from search.eval.ranking import LOADERS, evaluate, table
 
     parser = argparse.ArgumentParser(
         prog="search-evaluate",

@@ -89,7 +89,7 @@ class Settings:
     )  # fmt: skip
     log_level: str = _setting("info", "SEARCH_LOG_LEVEL", "gunicorn's log level")
     worker_class: str = _setting(
-        "search.worker.SearchWorker", "SEARCH_WORKER_CLASS",
+        "search.http.worker.SearchWorker", "SEARCH_WORKER_CLASS",
         "the gunicorn worker (another only for scripts/bench to compare)",
     )  # fmt: skip
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from search.documents import TOKEN_PATTERN, fold_case
+from search.analysis import TOKEN_PATTERN, fold_case
 
 FRAGMENT_CHARS = 200
 MAX_FRAGMENTS = 3

@@ -2,11 +2,11 @@
 
 A run reads every source file's bytes and hashes them. Files whose hash matches
 what the index stored for their path are left alone; new and changed files are
-parsed, cleaned (``search.extract``), their people found (``search.people``) and
-their stories placed (``search.stories``); articles of files that disappeared are
+parsed, cleaned (``search.ingest.extract``), their people found (``search.ingest.people``) and
+their stories placed (``search.ingest.stories``); articles of files that disappeared are
 deleted. ``full=True`` re-reads everything into a new generation.
 
-Generations, commits and locks are ``search.store``'s, the index format the
+Generations, commits and locks are ``search.stores.local``'s, the index format the
 engine's (``search.engines``); this module decides what to write and counts what
 happened.
 """
@@ -19,13 +19,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from search import phases
-from search.documents import (
-    Article,
+from search.errors import ArticleError, ReindexError
+from search.ingest.extract import Extracted, extract, recurring_paragraphs
+from search.ingest.names import Canon, canonical_people
+from search.ingest.people import PersonFinder
+from search.ingest.sources import (
     RawArticle,
-    Skipped,
     SourceFile,
     content_hash,
     decode,
@@ -33,13 +35,9 @@ from search.documents import (
     parse_source,
     unpack,
 )
-from search.errors import ArticleError, ReindexError
-from search.extract import Extracted, extract, recurring_paragraphs
-from search.model import StoredDoc
-from search.names import Canon, canonical_people
-from search.people import PersonFinder
-from search.store import IndexStore
-from search.stories import StoryIndex, signature
+from search.ingest.stories import StoryIndex, signature
+from search.model import Article, IndexDoc, Skipped, StoredDoc, Summary
+from search.stores.local import IndexStore
 
 
 class Progress(Protocol):
@@ -51,45 +49,6 @@ class Progress(Protocol):
 class _Silent:
     def update(self, done: int, total: int) -> None:
         pass
-
-
-@dataclass
-class Summary:
-    """What a reindex did, counted in articles."""
-
-    added: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    documents: int = 0
-    generation: str | None = None
-    full: bool = False
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "deleted": self.deleted,
-            "unchanged": self.unchanged,
-            "skipped": [{"path": s.path, "line": s.line, "reason": s.reason} for s in self.skipped],
-            "documents": self.documents,
-            "generation": self.generation,
-            "full": self.full,
-            "seconds": round(self.seconds, 2),
-        }
-
-    def render(self) -> str:
-        rate = (self.added + self.updated) / self.seconds if self.seconds else 0.0
-        lines = [
-            f"{'Full rebuild' if self.full else 'Reindex'} done in {self.seconds:.1f}s "
-            f"({rate:.0f} articles/s): {self.added} added, {self.updated} updated, "
-            f"{self.deleted} deleted, {self.unchanged} unchanged, {len(self.skipped)} skipped.",
-            f"Index now holds {self.documents} articles (generation {self.generation}).",
-        ]
-        lines += [f"  skipped {item}" for item in self.skipped]
-        return "\n".join(lines)
 
 
 @dataclass
@@ -312,7 +271,7 @@ class Indexer:
             yield list(known[key])
 
     def _find_people_after(
-        self, waiting: list[tuple[Article, bytes]], finish: Callable[[], None] | None = None
+        self, waiting: list[IndexDoc], finish: Callable[[], None] | None = None
     ) -> None:
         """Find the people of served articles, a chunk at a time (``PEOPLE_CHUNK``,
         doubling), each chunk committed (and picked up by the servers) before the
@@ -341,7 +300,7 @@ class Indexer:
 
     def _served(
         self, ids: list[str], done: set[str], minhashes: dict[str, bytes]
-    ) -> list[tuple[Article, bytes]]:
+    ) -> list[IndexDoc]:
         """The served articles of ``ids`` (but ``done``), with their signatures."""
         generation = self.store.open_current()
         try:
@@ -367,7 +326,7 @@ class Indexer:
         )
 
     @staticmethod
-    def _documents(articles: list[Article], stories: StoryIndex) -> Iterable[tuple[Article, bytes]]:
+    def _documents(articles: list[Article], stories: StoryIndex) -> Iterable[IndexDoc]:
         """Each article with its story placed, and its MinHash signature."""
         for article in articles:
             minhash = signature(article.body)

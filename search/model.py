@@ -1,25 +1,135 @@
-"""The vocabulary the service and the engines share at the seam.
+r"""The shared vocabulary: what flows from files to the index, and from a request
+to its results, for every engine.
 
-The service turns a validated ``/search`` request into an ``EngineQuery``: the tree
-of ``q`` (``search.query_language``), filters, order, window, facets, collapse and
-feedback. An engine only matches it and answers ``Matches``; paging, order, field
-weights and the suggestion are decided above the seam, once for every engine.
+An ``Article`` is what ingest makes of a file or a push and what an engine stores
+(``IndexDoc`` pairs it with its MinHash signature); a reindex answers a ``Summary``
+of what it did, with the ``Skipped`` files and their reasons. A validated
+``/search`` request (``SearchRequest``) becomes, in the service, an ``EngineQuery``:
+the tree of ``q`` (``search.query.language``), filters, order, window, facets,
+collapse and feedback. An engine only matches it and answers ``Matches``; paging,
+order, field weights and the suggestion are decided above the seam, once for every
+engine, and the service shapes ``Results`` of ``Hit``\ s as the API shows them.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
-from search import query_language as ql
-from search.documents import Article
+ARTICLE_FIELDS = ("id", "title", "date", "people", "body", "url", "source")
+
+
+@dataclass
+class Article:
+    """One indexed article: the contract's fields plus what the index needs to manage it."""
+
+    id: str
+    title: str
+    body: str
+    date: str | None = None
+    people: list[str] = field(default_factory=list)
+    url: str | None = None
+    source: str | None = None
+    story: str = ""
+    path: str = ""
+    content_hash: str = ""
+
+    def public(self) -> dict[str, Any]:
+        """The fields the API shows for a whole document."""
+        return {name: getattr(self, name) for name in ARTICLE_FIELDS}
+
+    @property
+    def story_key(self) -> str:
+        """The story ``collapse`` folds this article under, as every engine indexes
+        it: an article the indexer gave no story is a story of its own."""
+        return self.story or self.id
+
+
+# An article and its MinHash signature, as the indexer hands them to an engine.
+IndexDoc: TypeAlias = tuple[Article, bytes]
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A validated search: what ``/search`` accepts, engine-neutral."""
+
+    q: str = ""
+    people: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+    facets: tuple[str, ...] = ()
+    collapse: bool = False
+    match: str = "all"
+    highlight: bool = True
+    suggest: bool = True
+    expand: bool = False
+
+
+# The tree of ``q``: ``search.query.language`` parses it, each engine compiles it.
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word (or a hyphenated run of words) in ``field``, or in every text field."""
+
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """``kind`` is ``prefix`` (``text*``), ``wildcard`` (``*`` and ``?``) or ``fuzzy``."""
+
+    kind: str
+    text: str
+    field: str | None = None
+    distance: int = 1
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: str | None
+    end: str | None
+
+
+@dataclass(frozen=True)
+class Every:
+    """Every document (an empty query, ``*``)."""
+
+
+@dataclass(frozen=True)
+class And:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    part: Node
+
+
+Node = Word | Phrase | Pattern | DateRange | Every | And | Or | Not
 
 
 @dataclass(frozen=True)
 class EngineQuery:
     """What an engine is asked to match.
 
-    ``tree`` is ``ql.Every`` for every article; ``newest_first`` is None to order
+    ``tree`` is ``Every`` for every article; ``newest_first`` is None to order
     by relevance (then by id), True or False to order by date (then by id);
     ``offset`` and ``limit`` are the window of matches to return; ``facets`` are
     counted over all matches, and ``collapse`` counts and returns one article a
@@ -27,7 +137,7 @@ class EngineQuery:
     (docs/relevance.md) without matching more.
     """
 
-    tree: ql.Node = ql.Every()
+    tree: Node = Every()
     people: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
@@ -41,7 +151,7 @@ class EngineQuery:
     @property
     def everything(self) -> bool:
         """Whether ``q`` matches every article (then only filters narrow it)."""
-        return isinstance(self.tree, ql.Every)
+        return isinstance(self.tree, Every)
 
 
 @dataclass(frozen=True)
@@ -77,3 +187,109 @@ class Matches:
     hits: list[Match]
     facets: dict[str, Counter[str]] = field(default_factory=dict)
     terms: frozenset[str] = frozenset()
+
+
+@dataclass
+class Hit:
+    """One result as the API shows it."""
+
+    id: str
+    score: float | None
+    title: str
+    date: str | None
+    people: list[str]
+    url: str | None
+    highlights: dict[str, Any]
+    duplicates: list[str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        shown = {
+            "id": self.id,
+            "score": self.score,
+            "title": self.title,
+            "date": self.date,
+            "people": self.people,
+            "url": self.url,
+            "highlights": self.highlights,
+        }
+        if self.duplicates is not None:
+            shown["duplicates"] = self.duplicates
+        return shown
+
+
+@dataclass
+class Results:
+    """A page of hits with totals, facets and a spelling suggestion."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    suggestion: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "took_ms": self.took_ms,
+            "hits": [hit.as_dict() for hit in self.hits],
+            "facets": self.facets,
+            "suggestion": self.suggestion,
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file, or one record of it, that could not be used, and why."""
+
+    path: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class Summary:
+    """What a reindex did, counted in articles."""
+
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    documents: int = 0
+    generation: str | None = None
+    full: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "skipped": [{"path": s.path, "line": s.line, "reason": s.reason} for s in self.skipped],
+            "documents": self.documents,
+            "generation": self.generation,
+            "full": self.full,
+            "seconds": round(self.seconds, 2),
+        }
+
+    def render(self) -> str:
+        rate = (self.added + self.updated) / self.seconds if self.seconds else 0.0
+        lines = [
+            f"{'Full rebuild' if self.full else 'Reindex'} done in {self.seconds:.1f}s "
+            f"({rate:.0f} articles/s): {self.added} added, {self.updated} updated, "
+            f"{self.deleted} deleted, {self.unchanged} unchanged, {len(self.skipped)} skipped.",
+            f"Index now holds {self.documents} articles (generation {self.generation}).",
+        ]
+        lines += [f"  skipped {item}" for item in self.skipped]
+        return "\n".join(lines)

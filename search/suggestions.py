@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from search.analysis import fold_case
 from search.deadline import Deadline
-from search.documents import fold_case
-from search.query_language import query_words
+from search.query.language import query_words
 
 RARE_DOCUMENTS = 1
 # What a Speller offers for a word: this many spellings at most, this many edits away.

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from search.app import create_app
 from search.config import Settings
+from search.http.app import create_app
 from search.indexer import Indexer
-from search.people import PersonFinder
-from search.searcher import SearchService
-from search.store import IndexStore
+from search.ingest.people import PersonFinder
+from search.service import SearchService
+from search.stores.local import IndexStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -304,7 +304,7 @@ def sharded_index(
     cluster: Any, tmp_path_factory: pytest.TempPathFactory, corpus: Path, finder: PersonFinder
 ) -> Path:
     """The small corpus indexed into the cluster; returns the reindex's local folder."""
-    from search.cluster import ClusterStore
+    from search.stores.sharded import ClusterStore
 
     path = tmp_path_factory.mktemp("sharded") / "index"
     Indexer(ClusterStore(path, cluster.shards, "xapian", 2.0), finder).reindex([corpus])

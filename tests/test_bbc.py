@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from search.query import parse_request
-from search.searcher import SearchService
-from search.store import IndexStore
+from search.query.params import parse_request
+from search.service import SearchService
+from search.stores.local import IndexStore
 from tests.conftest import BBC
 
 

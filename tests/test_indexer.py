@@ -13,10 +13,10 @@ import pytest
 
 from search import phases
 from search.indexer import Indexer
-from search.people import PersonFinder
-from search.query import parse_request
-from search.searcher import SearchService
-from search.store import PREFIX, IndexStore
+from search.ingest.people import PersonFinder
+from search.query.params import parse_request
+from search.service import SearchService
+from search.stores.local import PREFIX, IndexStore
 from tests.conftest import BBC, kill_at_phase, make_corpus, stopped_at_phase, wait_for
 
 

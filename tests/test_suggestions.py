@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from search.deadline import Deadline
-from search.query import parse_request
-from search.searcher import SearchService
-from search.store import IndexStore
+from search.query.params import parse_request
+from search.service import SearchService
+from search.stores.local import IndexStore
 from search.suggestions import suggestion
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from search.query import parse_request
-from search.searcher import SearchService
-from search.store import IndexStore
+from search.query.params import parse_request
+from search.service import SearchService
+from search.stores.local import IndexStore
 from tests.conftest import Server
 
 QUERIES = ["blair", "tony blair", "war OR peace", "labour", "election OR vote", "brown"]

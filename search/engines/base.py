@@ -1,9 +1,9 @@
 """The seam: what an engine must implement for the indexer, the searcher and the API.
 
-Everything above this line is engine-neutral: request parsing (``search.query``),
+Everything above this line is engine-neutral: request parsing (``search.query.params``),
 the ``EngineQuery`` a request becomes, paging, order, suggestions, results and
-highlighting, the result cache and refresh cadence (``search.searcher``),
-generations and locks on disk (``search.store``), and extraction. An engine turns
+highlighting, the result cache and refresh cadence (``search.service``),
+generations and locks on disk (``search.stores.local``), and extraction. An engine turns
 articles into an index in a folder it is given, and matches ``EngineQuery`` trees
 over one snapshot of it. A new engine implements ``Engine`` and ``Reader`` in a
 package of its own under ``search/engines/`` and registers its name in
@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from search.deadline import Deadline
-from search.documents import Article
-from search.model import EngineQuery, Match, Matches, StoredDoc
+from search.model import Article, EngineQuery, IndexDoc, Match, Matches, StoredDoc
 from search.shards import Shards
 from search.suggestions import Speller
 
@@ -79,7 +78,7 @@ class Cluster(Protocol):
         ...
 
     def write(
-        self, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]], full: bool
+        self, delete_ids: Iterable[str], articles: Iterable[IndexDoc], full: bool
     ) -> list[str]:
         """Write one run to every replica that can take it; returns what could not be
         written (each a replica and the reason), which then is not served."""
@@ -91,7 +90,7 @@ class Engine(Protocol):
 
     name: str
 
-    def build(self, path: Path, articles: Iterable[tuple[Article, bytes]], procs: int) -> None:
+    def build(self, path: Path, articles: Iterable[IndexDoc], procs: int) -> None:
         """Write a whole new index into the empty folder ``path`` and check it.
 
         ``articles`` pairs each article with its MinHash signature (stored for
@@ -99,9 +98,7 @@ class Engine(Protocol):
         """
         ...
 
-    def apply(
-        self, path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]
-    ) -> None:
+    def apply(self, path: Path, delete_ids: Iterable[str], articles: Iterable[IndexDoc]) -> None:
         """Delete and add (or replace) articles in one atomic commit; on failure,
         remove what was written and leave the last commit intact."""
         ...

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NoReturn
 
-from search.documents import Article
 from search.engines.whoosh import writer
 from search.engines.whoosh.reader import WhooshReader
 from search.errors import ReindexError
+from search.model import IndexDoc
 from search.shards import Shards
 
 
@@ -23,12 +23,10 @@ class WhooshEngine:
 
     name = "whoosh"
 
-    def build(self, path: Path, articles: Iterable[tuple[Article, bytes]], procs: int) -> None:
+    def build(self, path: Path, articles: Iterable[IndexDoc], procs: int) -> None:
         writer.build(path, articles, procs)
 
-    def apply(
-        self, path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]
-    ) -> None:
+    def apply(self, path: Path, delete_ids: Iterable[str], articles: Iterable[IndexDoc]) -> None:
         writer.apply(path, delete_ids, articles)
 
     def open(self, path: Path) -> WhooshReader:

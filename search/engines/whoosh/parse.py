@@ -1,4 +1,4 @@
-"""The contract's query language (``search.query_language``'s tree) as Whoosh queries.
+"""The contract's query language (``search.query.language``'s tree) as Whoosh queries.
 
 The tree is parsed once for every engine; here it is only compiled, as the Xapian
 engine compiles it: a plain word is scored in the all-text field (BM25F: one length
@@ -17,9 +17,10 @@ from typing import Any
 
 from whoosh import query as wq
 
-from search import query_language as ql
+from search.analysis import fold_case
 from search.deadline import Deadline
-from search.documents import fold_case
+from search.model import And, DateRange, Every, Node, Not, Or, Pattern, Phrase, Word
+from search.query import language as ql
 
 ALL_TEXT = "text"
 
@@ -31,14 +32,14 @@ class QueryBuilder:
         self.schema = schema
         self.all_text = ALL_TEXT in schema
 
-    def compile(self, tree: ql.Node, reader: Any, deadline: Deadline) -> wq.Query | None:
+    def compile(self, tree: Node, reader: Any, deadline: Deadline) -> wq.Query | None:
         """The Whoosh query of ``tree``; None means every document.
 
         Raises:
             InvalidQuery: its patterns expand too far.
             SearchTimeout: expanding them ran past ``deadline``.
         """
-        if isinstance(tree, ql.Every):
+        if isinstance(tree, Every):
             return None
         built = _Compiler(self, _Expansions(reader, deadline)).build(tree)
         # Normalised as Whoosh's own parser left its queries: nested groups flattened,
@@ -55,19 +56,19 @@ class _Compiler:
         self.all_text = builder.all_text
         self.expand = expand
 
-    def build(self, node: ql.Node) -> wq.Query | None:
+    def build(self, node: Node) -> wq.Query | None:
         """``node`` as a Whoosh query; None when it has no word to search for (stop
         words only), which leaves it out of the group it is in."""
-        if isinstance(node, ql.And):
+        if isinstance(node, And):
             return self._and(node)
-        if isinstance(node, ql.Or):
+        if isinstance(node, Or):
             return self._or(node)
-        if isinstance(node, ql.Not):
+        if isinstance(node, Not):
             inner = self.build(node.part)
             return None if inner is None else wq.Not(inner)
-        if isinstance(node, ql.Every):
+        if isinstance(node, Every):
             return wq.Every()
-        if isinstance(node, ql.DateRange):
+        if isinstance(node, DateRange):
             if node.start is not None and node.start == node.end:
                 return wq.Term("date", node.start)
             return wq.TermRange("date", node.start, node.end)
@@ -75,7 +76,7 @@ class _Compiler:
             return wq.Term("date", node.text)
         # Expansions run over each field's own words (people's are unstemmed), as on
         # every engine: the all-text field holds their stems.
-        whole = self.all_text and not isinstance(node, ql.Pattern)
+        whole = self.all_text and not isinstance(node, Pattern)
         fields = [node.field] if node.field else [ALL_TEXT] if whole else ql.TEXT_FIELDS
         built = [q for q in (self._leaf(node, field) for field in fields) if q is not None]
         if not built:
@@ -84,7 +85,7 @@ class _Compiler:
             return built[0]
         return wq.Or(built)
 
-    def _and(self, node: ql.And) -> wq.Query | None:
+    def _and(self, node: And) -> wq.Query | None:
         """Required parts, with negated ones subtracted (``a -b``: a, less b).
 
         Not Whoosh's ``AndNot``: over an index of several segments it kept articles
@@ -99,7 +100,7 @@ class _Compiler:
             return None
         return wq.And(required) if len(required) > 1 else required[0]
 
-    def _or(self, node: ql.Or) -> wq.Query | None:
+    def _or(self, node: Or) -> wq.Query | None:
         """Any part; a word repeated in a bag of words (``ql.plain``) counts that many
         times, as one term boosted."""
         repeats = Counter(node.parts)
@@ -114,30 +115,30 @@ class _Compiler:
             return None
         return built[0] if len(built) == 1 else wq.Or(built)
 
-    def _leaf(self, node: ql.Word | ql.Phrase | ql.Pattern, field: str) -> wq.Query | None:
+    def _leaf(self, node: Word | Phrase | Pattern, field: str) -> wq.Query | None:
         boost = 1.0 if field == ALL_TEXT or node.field else ql.FIELD_WEIGHTS[field]
-        if isinstance(node, ql.Pattern):
+        if isinstance(node, Pattern):
             return self.expand(_pattern(node, field, boost))
         forms = list(self.schema[field].process_text(node.text, mode="query"))
         if not forms:
             return None
         if len(forms) == 1:
             return wq.Term(field, forms[0], boost=boost)
-        if isinstance(node, ql.Phrase):
+        if isinstance(node, Phrase):
             return wq.Phrase(field, forms, boost=boost)
         # A hyphenated or joined word ("war-torn"): all its parts.
         return wq.And([wq.Term(field, form) for form in forms], boost=boost)
 
 
-def _positive(parts: tuple[ql.Node, ...]) -> list[ql.Node]:
-    return [part for part in parts if not isinstance(part, ql.Not)]
+def _positive(parts: tuple[Node, ...]) -> list[Node]:
+    return [part for part in parts if not isinstance(part, Not)]
 
 
-def _negated(parts: tuple[ql.Node, ...]) -> list[ql.Node]:
-    return [part.part for part in parts if isinstance(part, ql.Not)]
+def _negated(parts: tuple[Node, ...]) -> list[Node]:
+    return [part.part for part in parts if isinstance(part, Not)]
 
 
-def _pattern(node: ql.Pattern, field: str, boost: float) -> wq.Query:
+def _pattern(node: Pattern, field: str, boost: float) -> wq.Query:
     text = fold_case(node.text)
     if node.kind == "prefix":
         return wq.Prefix(field, text, boost=boost)
@@ -148,7 +149,7 @@ def _pattern(node: ql.Pattern, field: str, boost: float) -> wq.Query:
 
 class _Expansions:
     """Expands prefix, wildcard and fuzzy words under the query's budget and deadline
-    (``search.query_language.Expansions``), so no query can spend more than its time
+    (``search.query.language.Expansions``), so no query can spend more than its time
     limit here."""
 
     def __init__(self, reader: Any, deadline: Deadline) -> None:

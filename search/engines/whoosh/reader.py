@@ -18,10 +18,9 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from search.deadline import Deadline
-from search.documents import Article
 from search.engines.whoosh.parse import QueryBuilder, positive_terms
 from search.engines.whoosh.schema import analyzed, from_stored
-from search.model import EngineQuery, Match, Matches, StoredDoc
+from search.model import Article, EngineQuery, Match, Matches, StoredDoc
 from search.suggestions import SPELLING_EDITS, SPELLINGS
 
 SIMILAR_TERMS = 20

@@ -18,7 +18,8 @@ from typing import Any
 from whoosh.analysis import Filter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-from search.documents import TOKEN_PATTERN, Article, fold_case
+from search.analysis import INDEX_STOP_WORDS, TOKEN_PATTERN, fold_case, without_possessive
+from search.model import Article
 
 
 class CaseFilter(Filter):
@@ -35,9 +36,7 @@ class PossessiveFilter(Filter):
 
     def __call__(self, tokens: Any) -> Any:
         for token in tokens:
-            text = token.text
-            if text.endswith(("'s", "’s")):
-                token.text = text[:-2]
+            token.text = without_possessive(token.text)
             yield token
 
 
@@ -47,7 +46,7 @@ def text_analyzer() -> Any:
         RegexTokenizer(TOKEN_PATTERN)
         | CaseFilter()
         | PossessiveFilter()
-        | StopFilter()
+        | StopFilter(stoplist=INDEX_STOP_WORDS)
         | StemFilter(cachesize=-1)
     )
 

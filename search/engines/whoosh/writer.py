@@ -16,14 +16,14 @@ from whoosh import index as whoosh_index
 from whoosh.query import Term
 
 from search import phases
-from search.documents import Article
 from search.engines.whoosh.schema import build_schema, text_analyzer, to_fields
 from search.errors import ReindexError
+from search.model import IndexDoc
 
 WRITER_MB = 256
 
 
-def build(path: Path, articles: Iterable[tuple[Article, bytes]], procs: int) -> None:
+def build(path: Path, articles: Iterable[IndexDoc], procs: int) -> None:
     """Fill a new index in ``path``, then check its document count and a canary word."""
     schema = build_schema()
     index = whoosh_index.create_in(str(path), schema)
@@ -46,7 +46,7 @@ def build(path: Path, articles: Iterable[tuple[Article, bytes]], procs: int) -> 
     _check(path, expected, canary)
 
 
-def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]) -> None:
+def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[IndexDoc]) -> None:
     index = whoosh_index.open_dir(str(path))
     writer = index.writer(limitmb=WRITER_MB)
     try:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import xapian
 
-from search.documents import Article
 from search.engines.base import Failover
 from search.engines.xapian import cluster, writer
 from search.engines.xapian.reader import XapianReader
 from search.errors import ReindexError
+from search.model import IndexDoc
 from search.shards import Shards
 
 
@@ -25,15 +25,13 @@ class XapianEngine:
 
     name = "xapian"
 
-    def build(self, path: Path, articles: Iterable[tuple[Article, bytes]], procs: int) -> None:
+    def build(self, path: Path, articles: Iterable[IndexDoc], procs: int) -> None:
         try:
             writer.build(path, articles)
         except xapian.Error as exc:
             raise ReindexError(f"cannot write the new index: {exc}") from exc
 
-    def apply(
-        self, path: Path, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]]
-    ) -> None:
+    def apply(self, path: Path, delete_ids: Iterable[str], articles: Iterable[IndexDoc]) -> None:
         try:
             writer.apply(path, delete_ids, articles)
         except xapian.Error as exc:
@@ -68,6 +66,6 @@ class XapianCluster:
         return cluster.is_current_format(self.shards)
 
     def write(
-        self, delete_ids: Iterable[str], articles: Iterable[tuple[Article, bytes]], full: bool
+        self, delete_ids: Iterable[str], articles: Iterable[IndexDoc], full: bool
     ) -> list[str]:
         return cluster.write(self.shards, delete_ids, articles, full)

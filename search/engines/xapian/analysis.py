@@ -1,5 +1,5 @@
-"""Words into Xapian terms: the same tokens, case, possessives and stop words as the
-Whoosh engine, stemmed by Xapian's English (Porter2) stemmer.
+"""Words into Xapian terms: ``search.analysis``'s tokens, case, possessives and stop
+words, as the Whoosh engine has them, stemmed by Xapian's English (Porter2) stemmer.
 
 Every field's terms carry a prefix, so title, body and people words are counted
 apart (BM25 per field, weighted at query time as the Whoosh engine weighs them).
@@ -7,21 +7,13 @@ apart (BM25 per field, weighted at query time as the Whoosh engine weighs them).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import xapian
 
-from search.documents import TOKEN_PATTERN, fold_case
+from search.analysis import INDEX_STOP_WORDS, TOKEN, fold_case, without_possessive
 
-TOKEN = re.compile(TOKEN_PATTERN)
-# Whoosh's English stop words, so both engines drop the same words.
-STOP_WORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "have", "if", "in",
-    "is", "it", "may", "not", "of", "on", "or", "tbd", "that", "the", "this", "to", "us", "we",
-    "when", "will", "with", "yet", "you", "your",
-})  # fmt: skip
 PREFIXES = {"title": "XT", "body": "XB", "people": "XN"}
 # Unprefixed terms hold every text field, weighted (see writer.document); positions
 # of one field start FIELD_GAP after the last, so no phrase spans two fields.
@@ -58,17 +50,15 @@ _STEM = xapian.Stem("english")
 def words(text: str) -> Iterator[str]:
     """Lower-cased words without possessives (case folded first: a word the caller
     lower-cased with ``str.lower`` is still one word)."""
-    for word in TOKEN.findall(fold_case(text)):
-        if word.endswith(("'s", "’s")):
-            word = word[:-2]
-        if word:
+    for token in TOKEN.findall(fold_case(text)):
+        if word := without_possessive(token):
             yield word
 
 
 @lru_cache(maxsize=200_000)
 def analyzed(word: str) -> str | None:
     """The index form of one word of a title or body, None for a stop word."""
-    forms = [_STEM(w).decode("utf-8") for w in words(word) if w not in STOP_WORDS]
+    forms = [_STEM(w).decode("utf-8") for w in words(word) if w not in INDEX_STOP_WORDS]
     return forms[0] if forms else None
 
 
@@ -91,7 +81,7 @@ def name_terms(text: str) -> list[str]:
 
 def spelling_words(text: str) -> set[str]:
     """The words of a text a suggestion may offer: no stop words, numbers or scraps."""
-    return {w for w in words(text) if w not in STOP_WORDS and len(w) > 2 and w.isalpha()}
+    return {w for w in words(text) if w not in INDEX_STOP_WORDS and len(w) > 2 and w.isalpha()}
 
 
 def people_value(names: Iterable[str]) -> str:

@@ -28,13 +28,12 @@ from typing import Any, TypeVar
 import xapian
 
 from search.deadline import Deadline
-from search.documents import Article
 from search.engines.base import Failover
 from search.engines.xapian import analysis as a
 from search.engines.xapian.reader import XapianReader
 from search.engines.xapian.writer import format_of, transaction
 from search.errors import LockHeld, ShardUnavailable
-from search.model import EngineQuery, Match, Matches, StoredDoc
+from search.model import Article, EngineQuery, IndexDoc, Match, Matches, StoredDoc
 from search.shards import Replica, Shards
 
 T = TypeVar("T")
@@ -305,7 +304,7 @@ def is_current_format(shards: Shards) -> bool:
 def write(
     shards: Shards,
     delete_ids: Iterable[str],
-    articles: Iterable[tuple[Article, bytes]],
+    articles: Iterable[IndexDoc],
     full: bool,
 ) -> list[str]:
     """Write one run into every replica that can take it; what could not be written.
@@ -319,7 +318,7 @@ def write(
     """
     states = replica_states(shards)
     newest = _newest(states)
-    per_shard: list[list[tuple[Article, bytes]]] = [[] for _ in shards.replicas]
+    per_shard: list[list[IndexDoc]] = [[] for _ in shards.replicas]
     for article, minhash in articles:
         per_shard[shards.shard_of(article.id)].append((article, minhash))
     deletions: list[list[str]] = [[] for _ in shards.replicas]
@@ -362,7 +361,7 @@ def _mark_complete(replica: Replica, commit: int) -> None:
 def _write_replica(
     replica: Replica,
     delete_ids: list[str],
-    articles: list[tuple[Article, bytes]],
+    articles: list[IndexDoc],
     full: bool,
     commit: int,
 ) -> None:

@@ -1,4 +1,4 @@
-"""The contract's query language (``search.query_language``) as Xapian queries.
+"""The contract's query language (``search.query.language``) as Xapian queries.
 
 Xapian's own query parser reads some of the syntax differently (fuzzy words,
 ``-word`` inside groups, infix wildcards), so queries are built from our own parse
@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterator
 import xapian
 from rapidfuzz.distance import OSA
 
-from search import query_language as ql
+from search.analysis import fold_case
 from search.deadline import Deadline
-from search.documents import fold_case
 from search.engines.xapian import analysis as a
+from search.model import And, DateRange, Every, Node, Not, Or, Pattern, Phrase, Word
+from search.query import language as ql
 
 
 class QueryBuilder:
@@ -32,30 +33,30 @@ class QueryBuilder:
         self.budget = ql.Expansions(deadline)
         self.terms: set[str] = set()  # index forms matched positively, to highlight
 
-    def build(self, node: ql.Node) -> xapian.Query | None:
+    def build(self, node: Node) -> xapian.Query | None:
         """The query of ``node``; None when it means every document."""
-        if isinstance(node, ql.Every):
+        if isinstance(node, Every):
             return None
         built = self._build(node, positive=True)
         return built if built is not None else xapian.Query.MatchNothing
 
-    def _build(self, node: ql.Node, positive: bool) -> xapian.Query | None:
-        if isinstance(node, ql.And | ql.Or):
+    def _build(self, node: Node, positive: bool) -> xapian.Query | None:
+        if isinstance(node, And | Or):
             return self._combine(node, positive)
-        if isinstance(node, ql.Not):
+        if isinstance(node, Not):
             inner = self._build(node.part, positive=False)
             if inner is None:
                 return None
             return xapian.Query(xapian.Query.OP_AND_NOT, xapian.Query.MatchAll, inner)
-        if isinstance(node, ql.DateRange):
+        if isinstance(node, DateRange):
             return xapian.Query(
                 xapian.Query.OP_VALUE_RANGE, a.DATE_SLOT, node.start or "", node.end or "9999"
             )
-        if isinstance(node, ql.Every):
+        if isinstance(node, Every):
             return xapian.Query.MatchAll
         if node.field == "date":
             return xapian.Query(a.DATE + node.text)
-        if node.field is None and not isinstance(node, ql.Pattern):
+        if node.field is None and not isinstance(node, Pattern):
             return self._leaf(node, None, positive)  # every text field at once, BM25F
         fields = (node.field,) if node.field else ql.TEXT_FIELDS
         per_field = [self._leaf(node, field, positive) for field in fields]
@@ -64,15 +65,15 @@ class QueryBuilder:
             return None
         return queries[0] if len(queries) == 1 else xapian.Query(xapian.Query.OP_OR, queries)
 
-    def _combine(self, node: ql.And | ql.Or, positive: bool) -> xapian.Query | None:
+    def _combine(self, node: And | Or, positive: bool) -> xapian.Query | None:
         """AND: required parts, with negated ones subtracted; OR: any part."""
-        if isinstance(node, ql.Or):
+        if isinstance(node, Or):
             parts = [q for q in (self._build(p, positive) for p in node.parts) if q is not None]
             return xapian.Query(xapian.Query.OP_OR, parts) if parts else None
         required: list[xapian.Query] = []
         excluded: list[xapian.Query] = []
         for part in node.parts:
-            if isinstance(part, ql.Not):
+            if isinstance(part, Not):
                 built = self._build(part.part, positive=False)
                 if built is not None:
                     excluded.append(built)
@@ -88,11 +89,11 @@ class QueryBuilder:
         return base
 
     def _leaf(
-        self, node: ql.Word | ql.Phrase | ql.Pattern, field: str | None, positive: bool
+        self, node: Word | Phrase | Pattern, field: str | None, positive: bool
     ) -> xapian.Query | None:
         """One field's query; ``field`` None means the weighted all-text terms."""
         prefix = a.PREFIXES.get(field or "", "")
-        if isinstance(node, ql.Pattern):
+        if isinstance(node, Pattern):
             assert field is not None
             query = self._expansion(node, field)
         else:
@@ -104,7 +105,7 @@ class QueryBuilder:
             terms = [xapian.Query(prefix + form) for form in forms]
             if len(terms) == 1:
                 query = terms[0]
-            elif isinstance(node, ql.Phrase):
+            elif isinstance(node, Phrase):
                 query = xapian.Query(xapian.Query.OP_PHRASE, terms)
             else:  # a hyphenated word: all its parts, as the Whoosh engine reads it
                 query = xapian.Query(xapian.Query.OP_AND, terms)
@@ -120,14 +121,14 @@ class QueryBuilder:
     def _text_forms(text: str) -> list[str]:
         return [form for word in a.words(text) if (form := a.analyzed(word))]
 
-    def _expansion(self, node: ql.Pattern, field: str) -> xapian.Query | None:
+    def _expansion(self, node: Pattern, field: str) -> xapian.Query | None:
         words = self.budget.take(self._words(node, a.PREFIXES[field]))
         if not words:
             return None
         self.terms.update(word[len(a.PREFIXES[field]) :] for word in words)
         return xapian.Query(xapian.Query.OP_OR, [xapian.Query(word) for word in words])
 
-    def _words(self, node: ql.Pattern, prefix: str) -> Iterator[str]:
+    def _words(self, node: Pattern, prefix: str) -> Iterator[str]:
         """Vocabulary words of the field that the pattern matches, deadline-checked."""
         text = fold_case(node.text)
         matches: Callable[[str], object] | None

@@ -24,11 +24,10 @@ from typing import Any
 import xapian
 
 from search.deadline import Deadline
-from search.documents import Article
 from search.engines.xapian import analysis as a
 from search.engines.xapian.parse import QueryBuilder, edit_distance
 from search.engines.xapian.writer import article_of, format_of, stored_doc_of
-from search.model import EngineQuery, Match, Matches, StoredDoc
+from search.model import Article, EngineQuery, Match, Matches, StoredDoc
 from search.suggestions import SPELLING_EDITS, SPELLINGS
 
 SIMILAR_TERMS = 20

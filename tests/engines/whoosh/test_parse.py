@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from whoosh.filedb.filestore import RamStorage
 
-from search import query_language as ql
 from search.deadline import Deadline
 from search.engines.whoosh.parse import QueryBuilder, positive_terms
 from search.engines.whoosh.schema import build_schema
 from search.errors import InvalidQuery
-from search.query_language import MAX_EXPANSIONS
+from search.query import language as ql
+from search.query.language import MAX_EXPANSIONS
 
 
 def compiled(builder: QueryBuilder, q: str, reader: Any, match: str = "all") -> Any:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from search.engines.whoosh.reader import WhooshReader
 from search.indexer import Indexer
-from search.people import PersonFinder
-from search.query import SearchRequest
-from search.searcher import SearchService
-from search.store import IndexStore
+from search.ingest.people import PersonFinder
+from search.model import SearchRequest
+from search.service import SearchService
+from search.stores.local import IndexStore
 from tests.conftest import BBC
 
 

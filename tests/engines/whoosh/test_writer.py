@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 
-from search.documents import TOKEN_PATTERN
+from search.analysis import TOKEN_PATTERN
 from search.engines.whoosh import schema, writer
 from search.indexer import Indexer
-from search.people import PersonFinder
-from search.query import parse_request
-from search.searcher import SearchService
-from search.store import IndexStore
+from search.ingest.people import PersonFinder
+from search.query.params import parse_request
+from search.service import SearchService
+from search.stores.local import IndexStore
 
 
 def paris_total(store: IndexStore) -> int:

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 import xapian
 
-from search.cluster import ClusterStore
 from search.engines.xapian import analysis, cluster
 from search.engines.xapian.servers import LocalCluster
 from search.errors import LockHeld, ReplicasMissed, ShardUnavailable
 from search.indexer import Indexer
-from search.people import PersonFinder
-from search.query import parse_request
-from search.searcher import SearchService
-from search.store import IndexStore
+from search.ingest.people import PersonFinder
+from search.query.params import parse_request
+from search.service import SearchService
+from search.stores.local import IndexStore
+from search.stores.sharded import ClusterStore
 from tests.conftest import SAMPLE_A, make_corpus
 
 TIME_LIMIT_S = 2.0

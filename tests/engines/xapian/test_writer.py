@@ -14,11 +14,11 @@ import xapian
 
 from search.engines.xapian import analysis, writer
 from search.indexer import Indexer
+from search.ingest.people import PersonFinder
 from search.model import StoredDoc
-from search.people import PersonFinder
-from search.query import parse_request
-from search.searcher import SearchService
-from search.store import IndexStore
+from search.query.params import parse_request
+from search.service import SearchService
+from search.stores.local import IndexStore
 
 FACETS = {"q": "Paris Declaration", "facets": "people,month"}
 

@@ -1,0 +1,54 @@
+"""What a word is, for every engine, every query and every highlight.
+
+Tokens (``TOKEN_PATTERN``), case folding (``fold_case``), possessives
+(``without_possessive``) and the two stop-word lists: the index's 34 (Whoosh's
+English list, which both engines drop from titles and bodies) and spaCy's 326 for
+long questions and for telling names from common words, read without importing
+spaCy (which costs a search worker about 80 MB and a second, for a list that is a
+plain Python file in its package). Each engine stems as its library does (Whoosh:
+Porter; Xapian: Porter2).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import runpy
+from functools import cache
+from pathlib import Path
+
+# What a word is, for every engine's index and for highlighting.
+TOKEN_PATTERN = r"\w+(?:[.'’]\w+)*"
+# What ``str.lower`` makes of the Turkish dotted capital I ("İ"): an "i" and a
+# combining dot, which ``\w`` does not take, so "İstanbul" fell apart into "i" and
+# "stanbul" (and found every article with an "I").
+DOTTED_I = "i\u0307"
+TOKEN = re.compile(TOKEN_PATTERN)
+# Whoosh's English stop words, so both engines drop the same words.
+INDEX_STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "have", "if", "in",
+    "is", "it", "may", "not", "of", "on", "or", "tbd", "that", "the", "this", "to", "us", "we",
+    "when", "will", "with", "yet", "you", "your",
+})  # fmt: skip
+
+
+def fold_case(text: str) -> str:
+    """Lower case as every engine indexes words and every query and highlight looks
+    for them: ``str.lower``, with "İ" a plain "i", as readers type "Istanbul". It
+    keeps ``text``'s length unless ``text`` already has an "i" and a combining dot."""
+    return text.lower().replace(DOTTED_I, "i")
+
+
+def without_possessive(word: str) -> str:
+    """``word`` without a trailing possessive: "Trump’s" is "Trump"."""
+    return word[:-2] if word.endswith(("'s", "’s")) else word
+
+
+@cache
+def english_stop_words() -> frozenset[str]:
+    """spaCy's English stop words (326 of them, contractions included)."""
+    spec = importlib.util.find_spec("spacy")
+    if spec is None or spec.origin is None:
+        raise ImportError("spaCy is not installed; it is one of the project's dependencies")
+    path = Path(spec.origin).parent / "lang" / "en" / "stop_words.py"
+    return frozenset(runpy.run_path(str(path))["STOP_WORDS"])

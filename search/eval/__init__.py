@@ -1,0 +1,1 @@
+"""Ranking and people measured against judged data."""

@@ -1,0 +1,237 @@
+"""The OpenAPI 3 document of the HTTP API, built from the same constants the code uses.
+
+Parameter names, enums and bounds come from ``search.query.params``, so the document
+cannot drift from what ``/search`` accepts; a test validates it and compares its
+parameters with ``params.PARAMETERS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from search.query import params
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _param(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema, "description": description, **extra}
+
+
+SEARCH_PARAMETERS = [
+    _param("q", {"type": "string", "maxLength": params.MAX_Q_CHARS},
+           "Query text: words (all must match), \"phrases\", OR, NOT/-word, "
+           "title:/body:/people:/date: fields, prefix*, word~ (fuzzy), "
+           "date:[2026-01-01 TO 2026-01-31]. Empty lists every document, newest first."),
+    _param("people", {"type": "array", "items": {"type": "string"}},
+           "Exact canonical person; repeat for several (all must match).", explode=True),
+    _param("from", {"type": "string", "format": "date"}, "Earliest date, inclusive (YYYY-MM-DD)."),
+    _param("to", {"type": "string", "format": "date"}, "Latest date, inclusive (YYYY-MM-DD)."),
+    _param("sort", {"type": "string", "enum": list(params.SORTS), "default": "relevance"},
+           "relevance, date (newest first) or -date (oldest first)."),
+    _param("page", {"type": "integer", "minimum": 1, "maximum": params.MAX_PAGE, "default": 1},
+           "1-based page number."),
+    _param("per_page", {"type": "integer", "minimum": 1, "maximum": params.MAX_PER_PAGE,
+                        "default": 10}, "Hits per page."),
+    _param("facets", {"type": "string"},
+           f"Comma list of facets to count over all matches: {', '.join(params.FACETS)}."),
+    _param("collapse", {"type": "boolean", "default": False},
+           "Fold articles of one story into its best-ranked hit (listed in duplicates)."),
+    _param("match", {"type": "string", "enum": list(params.MATCHES), "default": "all"},
+           "all: every word must match. any: bag of words, for questions and pasted "
+           "paragraphs (\"find coverage related to this text\"): any word may match, "
+           "the more and the rarer the better, ranked with the best hits' own key words "
+           "(pseudo-relevance feedback); q is then read as plain words, with no syntax, "
+           "and a long question loses its stop words. Plain words joined by OR are the "
+           "same bag of words."),
+]  # fmt: skip
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    },
+    "Document": {
+        "type": "object",
+        "required": ["id", "title", "date", "people", "body", "url", "source"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "date": {"type": "string", "format": "date", "nullable": True},
+            "people": {"type": "array", "items": {"type": "string"}},
+            "body": {"type": "string"},
+            "url": {"type": "string", "nullable": True},
+            "source": {"type": "string", "nullable": True},
+        },
+    },
+    "Hit": {
+        "type": "object",
+        "required": ["id", "score", "title", "date", "people", "url", "highlights"],
+        "properties": {
+            "id": {"type": "string"},
+            "score": {"type": "number", "nullable": True,
+                      "description": "Relevance; null when sorted by date."},
+            "title": {"type": "string"},
+            "date": {"type": "string", "format": "date", "nullable": True},
+            "people": {"type": "array", "items": {"type": "string"}},
+            "url": {"type": "string", "nullable": True},
+            "highlights": {
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string"},
+                    "body": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+                },
+            },
+            "duplicates": {"type": "array", "items": {"type": "string"},
+                           "description": "Only with collapse=true."},
+        },
+    },
+    "FacetValue": {
+        "type": "object",
+        "properties": {"value": {"type": "string"}, "count": {"type": "integer"}},
+    },
+    "Results": {
+        "type": "object",
+        "required": [
+            "query", "total", "page", "per_page", "took_ms", "hits", "facets", "suggestion"
+        ],
+        "properties": {
+            "query": {"type": "string"},
+            "total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "took_ms": {"type": "number"},
+            "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+            "facets": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/FacetValue"}
+                },
+            },
+            "suggestion": {"type": "string", "nullable": True},
+        },
+    },
+}  # fmt: skip
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _content(media_type: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+
+
+ERROR_MEANINGS = {
+    400: "invalid_parameter or invalid_query; bad_request for a request that is not valid HTTP",
+    404: "not_found",
+    408: "request_timeout: the request did not arrive whole in time",
+    414: "uri_too_long: the request line is over 8,190 bytes",
+    431: "headers_too_large",
+    500: "internal_error (logged; no detail is sent)",
+    503: "index_unavailable, search_timeout or shard_unavailable; overloaded when a "
+    "worker holds as many connections as it may",
+}
+# What any route can answer, from the server itself.
+SERVER_ERRORS = (400, 408, 414, 431, 500, 503)
+NOT_MODIFIED = {
+    "304": {
+        "description": "Not modified: the index has not changed since the ETag the "
+        "request sent in If-None-Match was given for the same request"
+    }
+}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {
+        str(status): _json(ERROR, ERROR_MEANINGS[status])
+        for status in sorted({*statuses, *SERVER_ERRORS})
+    }
+
+
+def _get(
+    summary: str, ok: dict[str, Any], *errors: int, parameters: Any = None, etag: bool = False
+) -> dict[str, Any]:
+    """A GET operation (HEAD answers the same without a body); with ``etag``, its
+    answers carry an ETag and a current one in If-None-Match gets a 304."""
+    responses = {"200": ok, **(NOT_MODIFIED if etag else {}), **_errors(*errors)}
+    operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    if parameters:
+        operation["parameters"] = parameters
+    return {"get": operation}
+
+
+def _page() -> dict[str, Any]:
+    """``/``: HTML, with its own errors shown in the page (JSON only from the server)."""
+    operation = _get(
+        "The search page for browsers (HTML)",
+        _content("text/html", "The page with its results."),
+        503,
+        parameters=[p for p in SEARCH_PARAMETERS if p["name"] in params.PAGE_PARAMETERS],
+    )
+    for status in ("400", "503"):
+        response = operation["get"]["responses"][status]
+        response["description"] = "The page showing the error (HTML); " + response["description"]
+        response["content"]["text/html"] = {"schema": {"type": "string"}}
+    return operation
+
+
+ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+OBJECT = {"type": "object"}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document served at ``/openapi.json``."""
+    results = _json({"$ref": "#/components/schemas/Results"}, "Ranked, highlighted results.")
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "News search API", "version": "1.0.0"},
+        "paths": {
+            "/search": _get(
+                "Search articles", results, 400, 503, parameters=SEARCH_PARAMETERS, etag=True
+            ),
+            "/documents/{id}": _get(
+                "One whole article",
+                _json({"$ref": "#/components/schemas/Document"}, "The article."),
+                404,
+                503,
+                parameters=[ID_PARAMETER],
+                etag=True,
+            ),
+            "/documents/{id}/similar": _get(
+                "Up to 10 related articles",
+                results,
+                404,
+                503,
+                parameters=[ID_PARAMETER],
+                etag=True,
+            ),
+            "/health": _get("Liveness", _json(OBJECT, '{"status": "ok"}')),
+            "/ready": _get(
+                "Readiness: an index is open",
+                _json(OBJECT, "Ready (and, for a sharded index, each shard's replicas)."),
+                503,
+            ),
+            "/stats": _get(
+                "Index statistics",
+                _json(
+                    OBJECT, "Counts, generation, size; for a sharded index each replica's state."
+                ),
+                503,
+            ),
+            "/openapi.json": _get("This document", _json(OBJECT, "OpenAPI 3 document.")),
+            "/": _page(),
+            "/metrics": _get(
+                "Prometheus metrics of all workers",
+                _content("text/plain", "Prometheus text exposition format."),
+            ),
+        },
+        "components": {"schemas": SCHEMAS},
+    }

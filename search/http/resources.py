@@ -1,0 +1,123 @@
+"""Falcon resources: parse the request, call the search service, shape JSON.
+
+They know nothing of any engine; every error they raise is a ``SearchServiceError``
+that ``app.py`` turns into the contract's JSON error body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, TypeVar
+
+import falcon
+
+from search.errors import IndexUnavailable
+from search.http import metrics, openapi, page
+from search.http.headers import not_modified
+from search.query.params import check_known, parse_request
+from search.service import SearchService
+
+R = TypeVar("R", bound=type)
+
+
+def with_head(resource: R) -> R:
+    """Answer ``HEAD`` wherever ``GET`` is answered (load balancers probe with it);
+    falcon sends the headers without the body."""
+    resource.on_head = resource.on_get  # type: ignore[attr-defined]
+    return resource
+
+
+@with_head
+class SearchResource:
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        check_known(req.params)
+        request = parse_request(req.params)
+        if not_modified(req, resp, self.service.version()):
+            return
+        results = self.service.search(request)
+        metrics.RESULTS.observe(results.total)
+        resp.media = results.as_dict()
+
+
+@with_head
+class PageResource:
+    """``/``: the search page for people in a browser."""
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        status, html = page.render(self.service, req.params)
+        resp.status = falcon.code_to_http_status(status)
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = html
+
+
+@with_head
+class MetricsResource:
+    """``/metrics``: Prometheus text format, all workers aggregated."""
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with contextlib.suppress(IndexUnavailable):
+            metrics.record_index(self.service.stats())
+        resp.data, resp.content_type = metrics.exposition()
+
+
+@with_head
+class DocumentResource:
+    """``/documents/{id}`` and ``/documents/{id}/similar``; ids may contain slashes."""
+
+    SIMILAR = "/similar"
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
+        if not_modified(req, resp, self.service.version()):
+            return
+        if doc_id.endswith(self.SIMILAR):
+            resp.media = self.service.similar(doc_id.removesuffix(self.SIMILAR)).as_dict()
+        else:
+            resp.media = self.service.document(doc_id).public()
+
+
+@with_head
+class HealthResource:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"status": "ok"}
+
+
+@with_head
+class ReadyResource:
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        parts = self.service.ready()
+        if parts is None:
+            raise IndexUnavailable("no index is open yet: run search-reindex")
+        resp.media = {"status": "ready", **parts}
+
+
+@with_head
+class StatsResource:
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.service.stats()
+
+
+@with_head
+class OpenAPIResource:
+    def __init__(self) -> None:
+        self.document: dict[str, Any] = openapi.document()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.document

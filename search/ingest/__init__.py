@@ -1,0 +1,1 @@
+"""Files and pushes into articles: reading sources, extraction, people, stories."""

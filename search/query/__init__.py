@@ -1,0 +1,1 @@
+"""The ``/search`` request: its parameters and the one parser of ``q``."""

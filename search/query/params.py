@@ -1,0 +1,133 @@
+"""The ``/search`` parameters, engine-neutral.
+
+``parse_request`` validates every parameter and names the bad one; ``q`` itself is
+read by ``search.query.language`` alone, the one parser of the query language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from search.errors import InvalidParameter
+from search.model import SearchRequest
+from search.query.language import is_iso_date, is_or_of_words
+
+MAX_Q_CHARS = 4000
+MAX_PER_PAGE = 100
+MAX_PAGE = 1000
+SORTS = ("relevance", "date", "-date")
+MATCHES = ("all", "any")
+FACETS = ("people", "month", "year")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+PARAMETERS = (
+    "q", "people", "from", "to", "sort", "page", "per_page", "facets", "collapse", "match",
+)  # fmt: skip
+# The search page sets its own page size and facets.
+PAGE_PARAMETERS = tuple(p for p in PARAMETERS if p not in ("per_page", "facets"))
+
+
+def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
+    """Validate query-string parameters into a ``SearchRequest``.
+
+    Raises:
+        InvalidParameter: naming the first parameter that is malformed or out of range.
+    """
+    q = _single(params, "q") or ""
+    if len(q) > MAX_Q_CHARS:
+        raise InvalidParameter("q", f"at most {MAX_Q_CHARS} characters")
+    date_from = _date_param(params, "from")
+    date_to = _date_param(params, "to")
+    if date_from and date_to and date_from > date_to:
+        raise InvalidParameter("from", "must not be after 'to'")
+    sort = _single(params, "sort") or "relevance"
+    if sort not in SORTS:
+        raise InvalidParameter("sort", f"one of {', '.join(SORTS)}")
+    match = _single(params, "match") or "all"
+    if match not in MATCHES:
+        raise InvalidParameter("match", f"one of {', '.join(MATCHES)}")
+    if is_or_of_words(q):
+        match = "any"
+    facets = tuple(
+        name.strip()
+        for value in param_values(params, "facets")
+        for name in value.split(",")
+        if name.strip()
+    )
+    for name in facets:
+        if name not in FACETS:
+            raise InvalidParameter("facets", f"unknown facet {name!r}; use {', '.join(FACETS)}")
+    people = tuple(p.strip() for p in param_values(params, "people") if p.strip())
+    return SearchRequest(
+        q=CONTROL.sub(" ", q).strip(),
+        people=people,
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort,
+        page=_int_param(params, "page", 1, 1, MAX_PAGE),
+        per_page=_int_param(params, "per_page", 10, 1, MAX_PER_PAGE),
+        facets=tuple(dict.fromkeys(facets)),
+        collapse=_bool_param(params, "collapse"),
+        match=match,
+        # Questions and pasted paragraphs name a topic in other words than the
+        # articles about it: bag-of-words searches get pseudo-relevance feedback
+        # (measured in the docs/relevance.md).
+        expand=match == "any",
+    )
+
+
+def check_known(params: Mapping[str, object], allowed: Sequence[str] = PARAMETERS) -> None:
+    """Reject a parameter that is not ``allowed``, so a typo like ``pgae=2`` is not
+    silently ignored.
+
+    Raises:
+        InvalidParameter: naming the first unknown parameter.
+    """
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise InvalidParameter(unknown[0], f"unknown parameter; use {', '.join(allowed)}")
+
+
+def param_values(params: Mapping[str, str | Sequence[str]], name: str) -> list[str]:
+    """Every value given for ``name`` (a repeated parameter comes as a list)."""
+    value = params.get(name)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _single(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
+    values = param_values(params, name)
+    if len(values) > 1:
+        raise InvalidParameter(name, "give it once")
+    return values[0] if values else None
+
+
+def _int_param(
+    params: Mapping[str, str | Sequence[str]], name: str, default: int, low: int, high: int
+) -> int:
+    raw = _single(params, name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(name, f"must be a whole number, got {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise InvalidParameter(name, f"must be between {low} and {high}")
+    return value
+
+
+def _bool_param(params: Mapping[str, str | Sequence[str]], name: str) -> bool:
+    raw = (_single(params, name) or "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise InvalidParameter(name, "must be true or false")
+    return raw in ("true", "1")
+
+
+def _date_param(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
+    raw = _single(params, name)
+    if not raw:
+        return None
+    if not is_iso_date(raw):
+        raise InvalidParameter(name, f"must be a date YYYY-MM-DD, got {raw[:40]!r}")
+    return raw

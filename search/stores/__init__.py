@@ -1,0 +1,1 @@
+"""Where an index lives: generations on this disk, or shards on other machines."""

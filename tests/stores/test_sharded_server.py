@@ -1,0 +1,145 @@
+"""A real gunicorn over a real 2-shard x 2-replica cluster of ``xapian-tcpsrv``, under
+a bounded load: replicas die, a whole shard dies and comes back, a full reindex runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from search import phases
+from search.engines.xapian.servers import LocalCluster
+from search.indexer import Indexer
+from search.ingest.people import PersonFinder
+from search.stores.sharded import ClusterStore
+from tests.conftest import Server, make_corpus, wait_for
+
+TIME_LIMIT_S = 2.0
+QUERIES = ["paris", "budget", "election", "declaration", "labour", "minister"]
+
+
+class Load:
+    """A few clients sending searches, a bounded number each (or until stopped); every
+    non-200 answer or transport error is a failed request."""
+
+    def __init__(self, server: Server, clients: int = 3, requests: int = 120) -> None:
+        self.server = server
+        self.failures: list[str] = []
+        self.answered = 0
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self.threads = [
+            threading.Thread(target=self._client, args=(n, requests)) for n in range(clients)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _client(self, number: int, requests: int) -> None:
+        for n in range(requests):
+            if self._stopped.is_set():
+                return
+            q = QUERIES[(number + n) % len(QUERIES)]
+            try:
+                status, body = self.server.get("/search", {"q": q, "facets": "people"})
+                if status != 200:
+                    self.failures.append(f"{status} {body}")
+            except Exception as exc:  # a transport error is a failed request too
+                self.failures.append(repr(exc))
+            with self._lock:
+                self.answered += 1
+
+    def wait_until_answered(self, count: int, timeout_s: float = 60.0) -> None:
+        wait_for(lambda: self.answered >= count, timeout_s, f"{count} answered searches")
+
+    def finish(self, stop: bool = False) -> int:
+        """Wait for the clients (told to stop first, with ``stop``); how many answered."""
+        if stop:
+            self._stopped.set()
+        for thread in self.threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in self.threads)
+        return self.answered
+
+
+@pytest.fixture
+def served(
+    tmp_path: Path, finder: PersonFinder
+) -> Iterator[tuple[LocalCluster, Server, Indexer, Path]]:
+    cluster = LocalCluster(tmp_path / "cluster", shards=2, replicas=2)
+    shards = cluster.start()
+    corpus = make_corpus(tmp_path / "corpus")
+    indexer = Indexer(ClusterStore(tmp_path / "index", shards, "xapian", TIME_LIMIT_S), finder)
+    indexer.reindex([corpus])
+    server = Server(
+        tmp_path / "index", SEARCH_SHARDS=str(shards), SEARCH_TIME_LIMIT_S=str(TIME_LIMIT_S)
+    )
+    yield cluster, server, indexer, corpus
+    server.stop()
+    cluster.stop()
+
+
+def _failovers(server: Server) -> float:
+    text = server.get_text("/metrics")
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "search_shard_failovers"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    )
+
+
+def test_replicas_die_a_shard_dies_and_returns_and_a_full_reindex_swaps(
+    served: tuple[LocalCluster, Server, Indexer, Path],
+) -> None:
+    cluster, server, indexer, corpus = served
+    # One replica of each shard dies mid-load (each the one serving): no request fails.
+    load = Load(server)
+    load.wait_until_answered(40)
+    cluster.kill(0, 0)
+    cluster.kill(1, 0)
+    assert load.finish() == 360 and load.failures == []
+    assert _failovers(server) >= 2
+    states = [[r["state"] for r in s["replicas"]] for s in server.get("/stats")[1]["shards"]]
+    assert states == [["down", "serving"], ["down", "serving"]]
+
+    # Shard 0 loses its last replica: a clear 503 within the time limit, never a hang.
+    cluster.kill(0, 1)
+    started = time.monotonic()
+    status, body = server.get("/search", {"q": "paris"})
+    assert time.monotonic() - started < TIME_LIMIT_S
+    assert status == 503 and body["error"]["code"] == "shard_unavailable"
+    assert "shard 0" in body["error"]["message"]
+    assert server.get("/ready")[0] == 503
+
+    # It comes back: answers again, the service untouched.
+    cluster.restart(0, 1)
+    wait_for(lambda: server.get("/search", {"q": "paris"})[0] == 200, 10.0, "shard 0 back")
+    cluster.restart(0, 0)
+    cluster.restart(1, 0)
+
+    # A full reindex during the load: the replicas commit one after another, and the
+    # load goes on across the moment the first publishes: at least 100 requests are
+    # answered from just before it commits until the next replica commits, none fails.
+    load = Load(server, requests=5000)
+    load.wait_until_answered(20)
+    answered_at_commit: list[int] = []
+
+    def hold_after_the_first_commit(phase: str) -> None:
+        if phase == "committing":
+            if len(answered_at_commit) == 1:
+                load.wait_until_answered(answered_at_commit[0] + 100)
+            answered_at_commit.append(load.answered)
+
+    with phases.listening(hold_after_the_first_commit):
+        indexer.reindex([corpus], full=True)
+    load.finish(stop=True)
+    assert len(answered_at_commit) == 4  # every replica of both shards committed
+    assert answered_at_commit[1] - answered_at_commit[0] >= 100
+    assert load.failures == []
+    status, body = server.get("/search", {"q": "paris"})
+    assert status == 200 and body["total"] >= 2
