@@ -41,7 +41,7 @@ from search.config import Settings
 from search.engines.xapian.servers import LocalCluster
 from search.model import SearchRequest
 from search.service import SearchService
-from search.stores.sharded import open_store
+from search.stores.from_settings import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -24,7 +24,7 @@ from search.engines import DEFAULT_ENGINE, ENGINES
 from search.errors import InvalidShards, LockHeld, ReindexError, ReplicasMissed
 from search.indexer import Indexer
 from search.shards import Shards
-from search.stores.sharded import open_store
+from search.stores.from_settings import open_store
 
 EXIT_FATAL = 2
 EXIT_LOCKED = 3

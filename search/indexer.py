@@ -6,9 +6,9 @@ parsed, cleaned (``search.ingest.extract``), their people found (``search.ingest
 their stories placed (``search.ingest.stories``); articles of files that disappeared are
 deleted. ``full=True`` re-reads everything into a new generation.
 
-Generations, commits and locks are ``search.stores.local``'s, the index format the
-engine's (``search.engines``); this module decides what to write and counts what
-happened.
+Where the index lives (generations and locks, or shards) is the store's
+(``search.stores``), the index format the engine's (``search.engines``); this module
+decides what to write and counts what happened.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from search.ingest.sources import (
 )
 from search.ingest.stories import StoryIndex, signature
 from search.model import Article, IndexDoc, Skipped, StoredDoc, Summary
-from search.stores.local import IndexStore
+from search.stores.base import Store
 
 
 class Progress(Protocol):
@@ -77,7 +77,7 @@ class Indexer:
 
     def __init__(
         self,
-        store: IndexStore,
+        store: Store,
         finder: PersonFinder | None = None,
         jobs: int = 1,
         engine: str | None = None,

@@ -31,7 +31,7 @@ from search.errors import IndexUnavailable, NotFound, SearchTimeout
 from search.highlight import snippets, whole
 from search.model import Article, EngineQuery, Every, Hit, Match, Results, SearchRequest
 from search.query import language as ql
-from search.stores.local import Generation, IndexStore
+from search.stores.base import Served, Store
 from search.suggestions import suggestion
 
 SIMILAR_LIMIT = 10
@@ -43,7 +43,7 @@ class _Open:
     """The generation this process serves from, its current reader, and the results
     cached from that reader."""
 
-    generation: Generation
+    generation: Served
     reader: Reader
     cache: OrderedDict[SearchRequest, Results] = field(default_factory=OrderedDict)
     version: str = ""
@@ -67,7 +67,7 @@ class SearchService:
 
     def __init__(
         self,
-        store: IndexStore,
+        store: Store,
         time_limit_s: float = 2.0,
         refresh_interval_s: float = 0.5,
         cache_size: int = 256,
@@ -278,7 +278,7 @@ def _date_order(request: SearchRequest, everything: bool) -> bool | None:
     return None
 
 
-def _version(generation: Generation, reader: Reader) -> str:
+def _version(generation: Served, reader: Reader) -> str:
     return f"{generation.name}/{reader.stats()['commit']}"
 
 

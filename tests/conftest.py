@@ -25,7 +25,7 @@ from search.http.app import create_app
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -108,7 +108,7 @@ def index_dir(
 ) -> Path:
     """The small corpus indexed once per engine for all read-only tests."""
     path = tmp_path_factory.mktemp(f"index-{engine}") / "index"
-    Indexer(IndexStore(path), finder, engine=engine).reindex([corpus])
+    Indexer(LocalStore(path), finder, engine=engine).reindex([corpus])
     return path
 
 
@@ -118,14 +118,14 @@ def politics_index(
 ) -> Path:
     """The 417 BBC politics articles, indexed once per engine: real news, real overlaps."""
     path = tmp_path_factory.mktemp(f"politics-{engine}") / "index"
-    Indexer(IndexStore(path), finder, jobs=2, engine=engine).reindex([BBC / "politics"])
+    Indexer(LocalStore(path), finder, jobs=2, engine=engine).reindex([BBC / "politics"])
     return path
 
 
 @pytest.fixture(scope="session")
 def service(index_dir: Path) -> Iterator[SearchService]:
     """A search service over the shared small index."""
-    svc = SearchService(IndexStore(index_dir))
+    svc = SearchService(LocalStore(index_dir))
     yield svc
     svc.close()
 
@@ -283,7 +283,7 @@ class ServedCopy:
 def served_copy(tmp_path: Path, finder: PersonFinder, engine: str) -> Iterator[ServedCopy]:
     """For a test that changes the corpus or the index under a running server."""
     corpus = make_corpus(tmp_path / "corpus")
-    indexer = Indexer(IndexStore(tmp_path / "index"), finder, engine=engine)
+    indexer = Indexer(LocalStore(tmp_path / "index"), finder, engine=engine)
     indexer.reindex([corpus])
     running = Server(tmp_path / "index")
     yield ServedCopy(corpus, indexer, running)
@@ -304,10 +304,10 @@ def sharded_index(
     cluster: Any, tmp_path_factory: pytest.TempPathFactory, corpus: Path, finder: PersonFinder
 ) -> Path:
     """The small corpus indexed into the cluster; returns the reindex's local folder."""
-    from search.stores.sharded import ClusterStore
+    from search.stores.sharded import ShardedStore
 
     path = tmp_path_factory.mktemp("sharded") / "index"
-    Indexer(ClusterStore(path, cluster.shards, "xapian", 2.0), finder).reindex([corpus])
+    Indexer(ShardedStore(path, cluster.shards, "xapian", 2.0), finder).reindex([corpus])
     return path
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from search.query.params import parse_request
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 from tests.conftest import BBC
 
 
@@ -24,7 +24,7 @@ def test_bbc_reindex_indexes_all_articles_and_finds_tony_blair(tmp_path: Path) -
     assert result.returncode == 0, result.stderr[-2000:]
     assert "2225 added, 0 updated, 0 deleted, 0 unchanged, 0 skipped" in result.stdout
     assert "Index now holds 2225 articles" in result.stdout
-    service = SearchService(IndexStore(index))
+    service = SearchService(LocalStore(index))
     results = service.search(parse_request({"q": "Tony Blair", "facets": "people"}))
     assert results.total > 100
     top = results.hits[:10]

@@ -17,7 +17,7 @@ import pytest
 
 from search.query.params import parse_request
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 from tests.conftest import (
     BBC,
     children,
@@ -57,7 +57,7 @@ def alive(pid: int) -> bool:
 
 
 def search_total(index: Path, q: str) -> int:
-    service = SearchService(IndexStore(index), cache_size=0)
+    service = SearchService(LocalStore(index), cache_size=0)
     try:
         return service.search(parse_request({"q": q})).total
     finally:
@@ -123,7 +123,7 @@ def test_a_full_disk_leaves_the_old_index_serving_and_the_next_run_succeeds(
     index = small_disk / "index"
     assert reindex(corpus, "--index", index, "--jobs", "1").returncode == 0
     served = search_total(index, "labour")
-    store = IndexStore(index)
+    store = LocalStore(index)
     generation = store.current_name()
     size = store.size_bytes(str(generation))
     filler = small_disk / "filler"

@@ -16,7 +16,7 @@ from search.indexer import Indexer
 from search.ingest.people import PersonFinder
 from search.query.params import parse_request
 from search.service import SearchService
-from search.stores.local import PREFIX, IndexStore
+from search.stores.local import PREFIX, LocalStore
 from tests.conftest import BBC, kill_at_phase, make_corpus, stopped_at_phase, wait_for
 
 
@@ -24,13 +24,13 @@ def counts(summary) -> tuple[int, int, int, int, int]:  # type: ignore[no-untype
     return summary.added, summary.updated, summary.deleted, summary.unchanged, len(summary.skipped)
 
 
-def ids(store: IndexStore) -> set[str]:
+def ids(store: LocalStore) -> set[str]:
     return {doc.id for doc in store.stored_docs()}
 
 
 def test_second_run_finds_everything_unchanged(tmp_path: Path, finder: PersonFinder) -> None:
     corpus = make_corpus(tmp_path / "corpus")
-    indexer = Indexer(IndexStore(tmp_path / "index"), finder)
+    indexer = Indexer(LocalStore(tmp_path / "index"), finder)
     first = indexer.reindex([corpus])
     assert first.full and counts(first) == (17, 0, 0, 0, 0)
     second = indexer.reindex([corpus])
@@ -42,7 +42,7 @@ def test_changed_added_and_deleted_files_are_counted_and_served(
     tmp_path: Path, finder: PersonFinder
 ) -> None:
     corpus = make_corpus(tmp_path / "corpus")
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     indexer = Indexer(store, finder)
     indexer.reindex([corpus])
     (corpus / "bbc" / "politics" / "001.txt").write_text(
@@ -79,7 +79,7 @@ def test_bad_files_are_skipped_with_reasons_and_good_ones_index(
         '{"id": "j1", "body": "Jsonl article about buses."}\n{oops\n'
     )
     (corpus / "dupe.json").write_text(json.dumps({"id": "j1", "body": "Same id again."}))
-    summary = Indexer(IndexStore(tmp_path / "index"), finder).reindex([corpus])
+    summary = Indexer(LocalStore(tmp_path / "index"), finder).reindex([corpus])
     assert summary.added == 2
     reasons = sorted(str(s) for s in summary.skipped)
     assert len(reasons) == 5
@@ -137,7 +137,7 @@ def test_a_run_killed_at_each_phase_leaves_a_whole_index_served(
     index serves whole, after they are the new one does; the next run finishes the job."""
     index = tmp_path / "index"
     corpus = bbc_folder(tmp_path, 12)
-    store = IndexStore(index)
+    store = LocalStore(index)
     indexer = Indexer(store, finder, engine=engine)
     indexer.reindex([corpus])
     served, before = store.current_name(), ids(store)
@@ -208,7 +208,7 @@ def test_identical_texts_go_through_ner_once(
         shutil.copy(BBC / "politics" / "001.txt", corpus / copy / "001.txt")
     shutil.copy(BBC / "politics" / "002.txt", corpus / "a" / "002.txt")
     finder = CountingFinder()
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     assert Indexer(store, finder).reindex([corpus]).added == 4
     assert finder.texts == 2
     service = SearchService(store)
@@ -221,7 +221,7 @@ def test_identical_texts_go_through_ner_once(
 def test_another_engine_means_a_full_rebuild_that_keeps_every_article(
     tmp_path: Path, corpus: Path, finder: PersonFinder
 ) -> None:
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     first = Indexer(store, finder, engine="whoosh").reindex([corpus])
     switched = Indexer(store, finder, engine="xapian").reindex([corpus])
     assert switched.full and switched.generation != first.generation
@@ -260,7 +260,7 @@ def test_a_full_rebuild_serves_first_and_the_next_run_finishes_its_people(
     changed, finds them."""
     monkeypatch.setattr("search.indexer.PEOPLE_CHUNK", 4)
     corpus = make_corpus(tmp_path / "corpus")
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     with pytest.raises(RuntimeError, match="NER stopped"):
         Indexer(store, _FailingAfter(finder, calls=2), engine=engine).reindex([corpus])
     pending = store.pending_people()
@@ -275,8 +275,8 @@ def test_a_full_rebuild_serves_first_and_the_next_run_finishes_its_people(
     assert service.stats()["people_pending"] == 0
     people = service.search(parse_request({"q": "", "per_page": "100", "facets": "people"}))
     reference = tmp_path / "reference"
-    Indexer(IndexStore(reference), finder, engine=engine).reindex([corpus])
-    expected = SearchService(IndexStore(reference), cache_size=0).search(
+    Indexer(LocalStore(reference), finder, engine=engine).reindex([corpus])
+    expected = SearchService(LocalStore(reference), cache_size=0).search(
         parse_request({"q": "", "per_page": "100", "facets": "people"})
     )
     assert {h.id: set(h.people) for h in people.hits} == {
@@ -290,7 +290,7 @@ def test_a_full_rebuild_over_a_served_index_swaps_only_with_its_people(
 ) -> None:
     """Serving first is for a first build: over a served index, the people facet
     never goes missing, and a rebuild whose NER fails leaves the served index as it was."""
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     first = Indexer(store, finder, engine=engine).reindex([corpus])
     with pytest.raises(RuntimeError, match="NER stopped"):
         Indexer(store, _FailingAfter(finder, calls=0), engine=engine).reindex([corpus], full=True)
@@ -306,14 +306,14 @@ def test_a_first_build_ends_as_compact_as_a_full_rebuild(
     is published as a new generation, not rewritten over half the index."""
     monkeypatch.setattr("search.indexer.PEOPLE_CHUNK", 2)
     corpus = make_corpus(tmp_path / "corpus")
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     Indexer(store, finder, engine=engine).reindex([corpus])
     first = _served_size(store)
     Indexer(store, finder, engine=engine).reindex([corpus], full=True)  # people before publishing
     assert first <= 1.1 * _served_size(store)
 
 
-def _served_size(store: IndexStore) -> int:
+def _served_size(store: LocalStore) -> int:
     name = store.current_name()
     assert name is not None
     return store.size_bytes(name)
@@ -329,7 +329,7 @@ def test_files_skipped_whole_are_recorded_with_each_new_generation(
     (corpus / "good.txt").write_text("Good headline\n\nA perfectly good article about trains.\n")
     (corpus / "empty.txt").write_text("")
     (corpus / "binary.txt").write_bytes(b"\x00\xff" * 100)
-    indexer = Indexer(IndexStore(tmp_path / "index"), finder)
+    indexer = Indexer(LocalStore(tmp_path / "index"), finder)
     unchanged = [
         "binary.txt: binary content, not text (unchanged)",
         "empty.txt: empty file (unchanged)",

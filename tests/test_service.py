@@ -13,7 +13,7 @@ from search.ingest.people import PersonFinder
 from search.model import And, EngineQuery, Or, Word
 from search.query.params import parse_request
 from search.service import SearchService, engine_query
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 
 WORDS = And((Word("brexit"), Word("vote")))
 
@@ -46,7 +46,7 @@ def test_similar_reads_one_generation_even_when_a_new_one_is_published(
     must not change the generation under one ``similar()`` call."""
     source = tmp_path / "corpus"
     shutil.copytree(corpus, source)
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     indexer = Indexer(store, finder)
     indexer.reindex([source])
     service = SearchService(store, refresh_interval_s=0.0, cache_size=0)
@@ -81,7 +81,7 @@ def test_a_dotted_capital_i_is_an_i_in_search_and_highlights(
         {"id": "opinion", "title": "Opinion", "body": "I think I can say what I like."},
     ]
     source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     Indexer(store, finder, engine=engine).reindex([source])
     service = SearchService(store, cache_size=0)
     try:

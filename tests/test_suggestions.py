@@ -7,7 +7,7 @@ from pathlib import Path
 from search.deadline import Deadline
 from search.query.params import parse_request
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 from search.suggestions import suggestion
 
 
@@ -73,8 +73,8 @@ def test_no_suggestion_past_the_deadline() -> None:
 
 def test_each_engine_spells_from_its_vocabulary(index_dir: Path) -> None:
     """The nearest indexed word first, and its documents counted as a search counts them."""
-    generation = IndexStore(index_dir).open_current()
-    service = SearchService(IndexStore(index_dir), cache_size=0)
+    generation = LocalStore(index_dir).open_current()
+    service = SearchService(LocalStore(index_dir), cache_size=0)
     try:
         reader = generation.reader
         assert reader.spellings("kushnr", later())[0] == "kushner"

@@ -14,7 +14,7 @@ import pytest
 
 from search.query.params import parse_request
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 from tests.conftest import Server
 
 QUERIES = ["blair", "tony blair", "war OR peace", "labour", "election OR vote", "brown"]
@@ -23,7 +23,7 @@ Search = Callable[..., dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def in_process(politics_index: Path) -> Iterator[Search]:
-    service = SearchService(IndexStore(politics_index), cache_size=0)
+    service = SearchService(LocalStore(politics_index), cache_size=0)
 
     def run(**params: Any) -> dict[str, Any]:
         request = parse_request({k: str(v) for k, v in params.items()})

@@ -27,7 +27,7 @@ from search.indexer import Indexer
 from search.ingest.names import fold, name_contains
 from search.ingest.people import PersonFinder
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 
 DOCSTART = "-DOCSTART-"
 # Tokens that attach to the word before ("Simmons 's" -> "Simmons's") or after.
@@ -155,7 +155,7 @@ def _indexed_people(
         with source.open("w", encoding="utf-8") as out:
             for doc in documents:
                 out.write(json.dumps({"id": doc.id, "title": doc.title, "body": doc.body}) + "\n")
-        store = IndexStore(folder / "index")
+        store = LocalStore(folder / "index")
         Indexer(store, finder).reindex([source])
         service = SearchService(store)
         try:

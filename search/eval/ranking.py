@@ -27,7 +27,7 @@ from search.indexer import Indexer
 from search.query.language import PLAIN_WORD
 from search.query.params import parse_request
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 
 MEASURES = {
     "nDCG@10": ir_measures.nDCG @ 10,
@@ -180,7 +180,7 @@ def rankings(
         folder = Path(temporary)
         source = folder / "source"
         source.mkdir()
-        store = IndexStore(folder / "index")
+        store = LocalStore(folder / "index")
         Indexer(store, engine=engine).reindex([write_records(collection, source)])
         service = SearchService(store, time_limit_s=60.0)
         try:

@@ -31,7 +31,7 @@ from search.http.resources import (
     StatsResource,
 )
 from search.service import SearchService
-from search.stores.sharded import open_store
+from search.stores.from_settings import open_store
 
 log = logging.getLogger("search.http.app")
 REQUEST_ID = "X-Request-ID"

@@ -14,52 +14,34 @@ A full rebuild writes a new generation beside the served one, which the engine
 checks (document count and a canary query), and only then renames a new
 ``CURRENT`` into place, so a run killed at any point leaves the old generation
 served. Incremental runs commit into the served generation with the engine's own
-atomic commit. Locks are ``flock``\\ s: the kernel drops them when a process dies,
-so a killed run leaves no stale lock, and a generation is deleted only once no
-process holds its ``readers`` lock. Each generation records its engine, so a
-rebuild with another engine swaps engines as atomically as it swaps indexes.
+atomic commit. A generation is deleted only once no process holds its ``readers``
+lock (an ``flock``, dropped by the kernel when a process dies). Each generation
+records its engine, so a rebuild with another engine swaps engines as atomically
+as it swaps indexes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from search import engines, phases
-from search.children import die_with_parent
 from search.engines.base import Engine, Reader
-from search.errors import IndexUnavailable, LockHeld, ReindexError
+from search.errors import IndexUnavailable, ReindexError
 from search.model import IndexDoc, StoredDoc
+from search.stores.base import SkippedFiles
+from search.stores.folder import read_skipped, write_json, writer_lock
 
 CURRENT = "CURRENT"
 ENGINE = "ENGINE"
 SKIPPED = "skipped.json"
 PENDING_PEOPLE = "people-pending.json"
-LOCK = "reindex.lock"
-# The one-writer locks this process holds, by file descriptor, with the pid that took
-# them. A process forked during a reindex (an NER worker, Whoosh's writer processes)
-# closes its copies at once, because an flock lasts while any copy is open and a
-# child that outlived a killed run would lock out every later run; and it is killed
-# when the reindex dies (``search.children``), so none outlives a killed run at all.
-_HELD_LOCKS: dict[int, int] = {}
-
-
-def _after_fork_in_child() -> None:
-    parents = set(_HELD_LOCKS.values())
-    for fd in _HELD_LOCKS:
-        os.close(fd)
-    _HELD_LOCKS.clear()
-    for parent in parents:
-        die_with_parent(parent)
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 READERS = "readers"
 PREFIX = "gen-"
 
@@ -93,8 +75,8 @@ class Generation:
             self._lock_fd = -1
 
 
-class IndexStore:
-    """The generations of one index folder."""
+class LocalStore:
+    """The generations of one index folder (``search.stores.base.Store``)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -133,32 +115,8 @@ class IndexStore:
                 continue  # swapped and cleaned between reading CURRENT and opening
         raise IndexUnavailable(f"no index at {self.root}: run search-reindex first")
 
-    @contextlib.contextmanager
-    def writing(self, wait: bool = False) -> Iterator[None]:
-        """Hold the one-writer lock for the duration of a reindex.
-
-        Raises:
-            LockHeld: another reindex holds it and ``wait`` is false.
-            ReindexError: the index folder cannot be created or written.
-        """
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ReindexError(f"index folder {self.root} is not writable: {exc.strerror}") from exc
-        try:
-            flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
-            try:
-                fcntl.flock(fd, flags)
-            except BlockingIOError as exc:
-                raise LockHeld(
-                    f"another reindex is running on {self.root}; wait for it or use --wait"
-                ) from exc
-            _HELD_LOCKS[fd] = os.getpid()
-            yield
-        finally:
-            _HELD_LOCKS.pop(fd, None)
-            os.close(fd)
+    def writing(self, wait: bool = False) -> AbstractContextManager[None]:
+        return writer_lock(self.root, wait)
 
     def current_format(self) -> bool:
         """Whether the served generation has its engine's current format (True when
@@ -186,7 +144,7 @@ class IndexStore:
         engine: str,
         procs: int = 1,
         pending_people: Iterable[str] = (),
-        skipped: dict[str, tuple[str, str]] | None = None,
+        skipped: SkippedFiles | None = None,
     ) -> str:
         """Write a new generation with ``engine``, checked by it, and publish it, with
         the ids of its articles whose people are still to be found and the files its
@@ -204,9 +162,9 @@ class IndexStore:
             (path / ENGINE).write_text(engine + "\n")
             engines.load(engine).build(path, _handed_over(articles), procs)
             if pending_people:
-                _write_json(path / PENDING_PEOPLE, sorted(pending_people))
+                write_json(path / PENDING_PEOPLE, sorted(pending_people))
             if skipped:
-                _write_json(path / SKIPPED, skipped)
+                write_json(path / SKIPPED, skipped)
         except BaseException as exc:
             shutil.rmtree(path, ignore_errors=True)
             if isinstance(exc, OSError):
@@ -241,23 +199,18 @@ class IndexStore:
         name = self.current_name()
         return None if name is None else self.root / name / SKIPPED
 
-    def skipped_files(self) -> dict[str, tuple[str, str]]:
-        """Files the served index's runs skipped whole: path -> (content hash, reason)."""
-        try:
-            recorded = json.loads(Path(str(self._skipped_path())).read_text())
-        except (OSError, ValueError):
-            return {}
-        return {path: (entry[0], entry[1]) for path, entry in recorded.items()}
+    def skipped_files(self) -> SkippedFiles:
+        return read_skipped(self._skipped_path())
 
-    def remember_skipped(self, skipped: dict[str, tuple[str, str]]) -> None:
-        """Record the files skipped whole, beside the served index (atomically), so
-        a run that finds them unchanged need not read them again."""
+    def remember_skipped(self, skipped: SkippedFiles) -> None:
         target = self._skipped_path()
         if target is not None:
-            _write_json(target, skipped)
+            write_json(target, skipped)
 
-    # Whether a full rebuild publishes its articles before finding their people.
-    serves_before_people = True
+    @property
+    def serves_before_people(self) -> bool:
+        """A first build is served at once; its people are committed in chunks."""
+        return True
 
     def pending_people(self) -> list[str]:
         """Ids of served articles whose people are still to be found (in order)."""
@@ -275,7 +228,7 @@ class IndexStore:
             return
         target = self.root / name / PENDING_PEOPLE
         if ids:
-            _write_json(target, ids)
+            write_json(target, ids)
         else:
             target.unlink(missing_ok=True)
 
@@ -323,13 +276,6 @@ def _handed_over(articles: Iterable[IndexDoc]) -> Iterator[IndexDoc]:
         yield item
         if number == 0:
             phases.reached("writing")
-
-
-def _write_json(target: Path, value: object) -> None:
-    """Replace ``target`` atomically: a reader sees the old file or the new one."""
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps(value, sort_keys=True))
-    os.replace(temporary, target)
 
 
 def _reason(exc: OSError) -> str:

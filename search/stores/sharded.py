@@ -1,33 +1,34 @@
-"""A sharded index as the indexer and the searcher see it: an ``IndexStore`` whose
-articles live on remote replicas (``--shards``), any engine that can be sharded.
+"""A sharded index: an engine's shards of replicas on other machines
+(``--shards``), written and read through the engine's own remote protocol
+(``search.engines.base.Cluster``); any engine that can be sharded.
 
-The articles are the cluster's (``search.engines.base.Cluster``); the local folder
-keeps what belongs to the machine that runs the reindex: the one-writer lock and
-the files skipped whole. There are no local generations: a full rebuild rewrites
-each replica in one transaction, so the served name stays ``shards`` and readers
-pick up each commit as they would a commit into a served generation.
+The local folder keeps what belongs to the machine that runs the reindex: the
+one-writer lock and the files skipped whole. There are no local generations: a
+full rebuild rewrites each replica in one transaction, so the served name stays
+``shards`` and readers pick up each commit as they would a commit into a served
+generation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from search import engines
-from search.config import Settings
 from search.engines.base import Cluster, Engine, Failover, Reader
 from search.errors import ReindexError, ReplicasMissed
 from search.model import IndexDoc, StoredDoc
 from search.shards import Shards
-from search.stores.local import SKIPPED, IndexStore
+from search.stores.base import SkippedFiles
+from search.stores.folder import read_skipped, write_json, writer_lock
+from search.stores.local import SKIPPED
 
 NAME = "shards"
-# The engine a sharded index is built with unless told otherwise: the one that shards.
-SHARDED_ENGINE = "xapian"
 
 
-class ClusterView:
-    """What ``SearchService`` holds of the served index, for a cluster."""
+class ShardedView:
+    """The served shards as a search service holds them (``search.stores.base.Served``)."""
 
     name = NAME
 
@@ -39,8 +40,9 @@ class ClusterView:
         """Nothing local to let go of; the reader closes its connections."""
 
 
-class ClusterStore(IndexStore):
-    """The index on ``shards``, with its lock and skipped files under ``root``."""
+class ShardedStore:
+    """The index on ``shards``, with its lock and skipped files under ``root``
+    (``search.stores.base.Store``)."""
 
     def __init__(
         self,
@@ -50,7 +52,7 @@ class ClusterStore(IndexStore):
         timeout_s: float,
         on_failover: Failover | None = None,
     ) -> None:
-        super().__init__(root)
+        self.root = root
         self.shards = shards
         self.engine = engines.load(engine)
         self.cluster: Cluster = self.engine.cluster(shards, timeout_s)
@@ -59,6 +61,14 @@ class ClusterStore(IndexStore):
     @property
     def default_engine(self) -> str:
         return self.engine.name
+
+    @property
+    def serves_before_people(self) -> bool:
+        """The replicas are written once a run, people included."""
+        return False
+
+    def writing(self, wait: bool = False) -> AbstractContextManager[None]:
+        return writer_lock(self.root, wait)
 
     def current_name(self) -> str | None:
         return NAME
@@ -69,14 +79,8 @@ class ClusterStore(IndexStore):
     def current_format(self) -> bool:
         return self.cluster.is_current_format()
 
-    # The replicas are written once a run, people included.
-    serves_before_people = False
-
-    def pending_people(self) -> list[str]:
-        return []
-
-    def open_current(self) -> ClusterView:  # type: ignore[override]
-        return ClusterView(self.engine, self.cluster.open(self.on_failover))
+    def open_current(self) -> ShardedView:
+        return ShardedView(self.engine, self.cluster.open(self.on_failover))
 
     def stored_docs(self) -> list[StoredDoc]:
         if self.cluster.newest_commit() == 0:
@@ -93,7 +97,7 @@ class ClusterStore(IndexStore):
         engine: str,
         procs: int = 1,
         pending_people: Iterable[str] = (),
-        skipped: dict[str, tuple[str, str]] | None = None,
+        skipped: SkippedFiles | None = None,
     ) -> str:
         if engine != self.engine.name:
             raise ReindexError(f"the shards hold a {self.engine.name} index, not {engine}")
@@ -113,31 +117,22 @@ class ClusterStore(IndexStore):
                 + ". They are not served until `search-reindex --full` rewrites them."
             )
 
-    def _skipped_path(self) -> Path:
+    def skipped_files(self) -> SkippedFiles:
+        return read_skipped(self.root / SKIPPED)
+
+    def remember_skipped(self, skipped: SkippedFiles) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        return self.root / SKIPPED
+        write_json(self.root / SKIPPED, skipped)
+
+    def pending_people(self) -> list[str]:
+        return []
+
+    def set_pending_people(self, ids: list[str]) -> None:
+        """Never called: the replicas are written with their people."""
 
     def cleanup(self) -> list[str]:
         return []
 
-    def size_bytes(self, name: str) -> int | None:  # type: ignore[override]
+    def size_bytes(self, name: str) -> int | None:
         """Unknown here: the bytes are on the replicas' machines."""
         return None
-
-
-def open_store(settings: Settings, on_failover: Failover | None = None) -> IndexStore:
-    """The index the settings name: on ``shards`` when given, else in ``index_dir``.
-
-    Raises:
-        InvalidShards: the shards spec cannot be read.
-        ReindexError: the engine cannot be sharded or is not installed.
-    """
-    if not settings.shards:
-        return IndexStore(settings.index_dir)
-    return ClusterStore(
-        settings.index_dir,
-        Shards.parse(settings.shards),
-        settings.engine or SHARDED_ENGINE,
-        settings.search_time_limit_s,
-        on_failover,
-    )

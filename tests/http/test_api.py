@@ -20,7 +20,7 @@ from search.http.app import create_app
 from search.http.openapi import SEARCH_PARAMETERS
 from search.query.params import PAGE_PARAMETERS, PARAMETERS
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 from tests.conftest import SAMPLE_A, SAMPLE_B, Server
 
 
@@ -249,7 +249,7 @@ def test_not_ready_without_an_index(tmp_path: Any) -> None:
 
 
 def test_search_past_its_time_limit_is_stopped(index_dir: Any) -> None:
-    service = SearchService(IndexStore(index_dir), time_limit_s=0.0)
+    service = SearchService(LocalStore(index_dir), time_limit_s=0.0)
     client = testing.TestClient(create_app(Settings(index_dir=index_dir), service))
     assert error(client, "/search", 503, q="paris")["code"] == "search_timeout"
     service.close()
@@ -287,7 +287,7 @@ class BrokenService(SearchService):
 def test_unexpected_errors_are_logged_once_and_never_sent(
     index_dir: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service = BrokenService(IndexStore(index_dir))
+    service = BrokenService(LocalStore(index_dir))
     client = testing.TestClient(create_app(Settings(index_dir=index_dir), service))
     with caplog.at_level("ERROR", logger="search.http.app"):
         result = client.simulate_get(

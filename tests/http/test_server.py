@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from search.ingest.names import fold
 from search.ingest.people import PersonFinder
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 from tests.conftest import (
     BBC,
     SAMPLE_A,
@@ -157,7 +157,7 @@ def _generations_once_workers_move_on(index: Path, timeout: float = 10.0) -> int
     refresh interval, so a reindex's own cleanup may find one still held; later
     cleanups (the next reindex's, here called directly) remove it.
     """
-    store = IndexStore(index)
+    store = LocalStore(index)
     deadline = time.monotonic() + timeout
     while len(list(index.glob("gen-*"))) > 1 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -202,7 +202,7 @@ def test_metrics_move_with_requests_across_workers(server: Server, index_dir: Pa
     assert after[latency] - before.get(latency, 0.0) == 6
     assert (
         after[("search_index_documents", ())]
-        == IndexStore(index_dir).open_current().reader.doc_count()
+        == LocalStore(index_dir).open_current().reader.doc_count()
     )
     assert after[("search_index_last_reindex_seconds", ())] > 1.6e9
 

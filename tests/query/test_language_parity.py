@@ -17,7 +17,7 @@ from search.indexer import Indexer
 from search.ingest.people import PersonFinder
 from search.query.params import parse_request
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 from tests.conftest import BBC, EXTRA_RECORDS, SAMPLES
 
 QUERIES = [
@@ -58,9 +58,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sea
     for sample in SAMPLES.glob("*.txt"):
         shutil.copy(sample, corpus / sample.name)
     (corpus / "wire.jsonl").write_text("".join(json.dumps(r) + "\n" for r in EXTRA_RECORDS))
-    whoosh = IndexStore(root / "whoosh")
+    whoosh = LocalStore(root / "whoosh")
     Indexer(whoosh, PersonFinder(), jobs=2, engine="whoosh").reindex([corpus])
-    xapian = IndexStore(root / "xapian")
+    xapian = LocalStore(root / "xapian")
     generation = whoosh.open_current()
     try:
         reader = generation.reader

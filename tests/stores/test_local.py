@@ -13,7 +13,7 @@ import pytest
 
 from search.errors import IndexUnavailable, LockHeld, ReindexError
 from search.model import Article, IndexDoc
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 
 
 def docs(*ids: str) -> list[IndexDoc]:
@@ -21,14 +21,14 @@ def docs(*ids: str) -> list[IndexDoc]:
 
 
 def test_nothing_served_before_the_first_build(tmp_path: Path) -> None:
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     assert store.current_name() is None
     with pytest.raises(IndexUnavailable, match="run search-reindex"):
         store.open_current()
 
 
 def test_build_publishes_a_new_generation(tmp_path: Path) -> None:
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     first = store.build(docs("a", "b"), "whoosh")
     assert store.current_name() == first
     second = store.build(docs("c"), "whoosh")
@@ -38,7 +38,7 @@ def test_build_publishes_a_new_generation(tmp_path: Path) -> None:
 
 
 def test_a_generation_in_use_is_not_removed(tmp_path: Path) -> None:
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     first = store.build(docs("a"), "whoosh")
     reader = store.open_current()
     store.build(docs("b"), "whoosh")
@@ -49,11 +49,11 @@ def test_a_generation_in_use_is_not_removed(tmp_path: Path) -> None:
 
 
 def test_one_writer_at_a_time(tmp_path: Path) -> None:
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     with (
         store.writing(),
         pytest.raises(LockHeld, match="another reindex is running"),
-        IndexStore(tmp_path / "index").writing(),
+        LocalStore(tmp_path / "index").writing(),
     ):
         pass
     with store.writing():
@@ -61,7 +61,7 @@ def test_one_writer_at_a_time(tmp_path: Path) -> None:
 
 
 def test_a_build_that_fails_midway_leaves_the_served_index(tmp_path: Path) -> None:
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     served = store.build(docs("a"), "whoosh")
 
     def documents():  # type: ignore[no-untyped-def]
@@ -79,12 +79,12 @@ def test_a_build_that_fails_midway_leaves_the_served_index(tmp_path: Path) -> No
 def test_unwritable_index_folder_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(ReindexError, match="not writable"), IndexStore(blocker / "index").writing():
+    with pytest.raises(ReindexError, match="not writable"), LocalStore(blocker / "index").writing():
         pass
 
 
 def test_each_generation_records_its_engine(tmp_path: Path) -> None:
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     name = store.build(docs("a"), "whoosh")
     assert (tmp_path / "index" / name / "ENGINE").read_text().strip() == "whoosh"
     assert store.current_engine() == "whoosh"
@@ -100,7 +100,7 @@ def test_each_generation_records_its_engine(tmp_path: Path) -> None:
 def test_a_process_forked_during_a_reindex_does_not_hold_its_lock(tmp_path: Path) -> None:
     """Whoosh's writer processes and NER workers are forked while the lock is held; one
     that outlives a killed run must not keep later runs out."""
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     with store.writing():
         child = os.fork()
         if child == 0:  # the child lives on after the parent's run, as an orphan would
@@ -124,8 +124,8 @@ def test_a_process_forked_during_a_reindex_does_not_hold_its_lock(tmp_path: Path
 FORKS_DURING_A_REINDEX = """
 import os, signal, sys
 from pathlib import Path
-from search.stores.local import IndexStore
-with IndexStore(Path(sys.argv[1])).writing():
+from search.stores.local import LocalStore
+with LocalStore(Path(sys.argv[1])).writing():
     child = os.fork()
     if child == 0:  # a helper, busy for as long as nobody stops it
         signal.pause()

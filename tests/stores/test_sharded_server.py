@@ -15,7 +15,7 @@ from search import phases
 from search.engines.xapian.servers import LocalCluster
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
-from search.stores.sharded import ClusterStore
+from search.stores.sharded import ShardedStore
 from tests.conftest import Server, make_corpus, wait_for
 
 TIME_LIMIT_S = 2.0
@@ -72,7 +72,7 @@ def served(
     cluster = LocalCluster(tmp_path / "cluster", shards=2, replicas=2)
     shards = cluster.start()
     corpus = make_corpus(tmp_path / "corpus")
-    indexer = Indexer(ClusterStore(tmp_path / "index", shards, "xapian", TIME_LIMIT_S), finder)
+    indexer = Indexer(ShardedStore(tmp_path / "index", shards, "xapian", TIME_LIMIT_S), finder)
     indexer.reindex([corpus])
     server = Server(
         tmp_path / "index", SEARCH_SHARDS=str(shards), SEARCH_TIME_LIMIT_S=str(TIME_LIMIT_S)

@@ -11,7 +11,7 @@ from search.indexer import Indexer
 from search.ingest.people import PersonFinder
 from search.model import SearchRequest
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 from tests.conftest import BBC
 
 
@@ -22,7 +22,7 @@ def test_facets_count_right_across_segments_with_and_without_dates(
     (corpus / "bbc").mkdir(parents=True)
     for name in ("001.txt", "002.txt"):
         shutil.copy(BBC / "politics" / name, corpus / "bbc" / name)
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     indexer = Indexer(store, finder)
     indexer.reindex([corpus])  # first segments: undated articles (then their people)
     records = [

@@ -17,10 +17,10 @@ from search.indexer import Indexer
 from search.ingest.people import PersonFinder
 from search.query.params import parse_request
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 
 
-def paris_total(store: IndexStore) -> int:
+def paris_total(store: LocalStore) -> int:
     service = SearchService(store, cache_size=0)
     try:
         return service.search(parse_request({"q": "Paris Declaration"})).total
@@ -41,7 +41,7 @@ def test_an_index_from_before_the_all_text_field_serves_then_is_rebuilt(
         del fields["text"]
         return fields
 
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     with monkeypatch.context() as patch:
         patch.setattr(writer, "build_schema", old_schema)
         patch.setattr(writer, "to_fields", old_fields)
@@ -72,7 +72,7 @@ def test_an_index_analysed_as_before_serves_then_is_rebuilt(
     monkeypatch: pytest.MonkeyPatch,
     analyzer: Callable[[], Any],
 ) -> None:
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     with monkeypatch.context() as patch:
         patch.setattr(schema, "text_analyzer", analyzer)
         Indexer(store, finder).reindex([corpus])

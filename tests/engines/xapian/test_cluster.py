@@ -19,8 +19,8 @@ from search.indexer import Indexer
 from search.ingest.people import PersonFinder
 from search.query.params import parse_request
 from search.service import SearchService
-from search.stores.local import IndexStore
-from search.stores.sharded import ClusterStore
+from search.stores.local import LocalStore
+from search.stores.sharded import ShardedStore
 from tests.conftest import SAMPLE_A, make_corpus
 
 TIME_LIMIT_S = 2.0
@@ -45,8 +45,8 @@ REQUESTS: list[dict[str, Any]] = [
 @pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory, corpus: Path, finder: PersonFinder) -> Any:
     path = tmp_path_factory.mktemp("single") / "index"
-    Indexer(IndexStore(path), finder, engine="xapian").reindex([corpus])
-    service = SearchService(IndexStore(path), cache_size=0)
+    Indexer(LocalStore(path), finder, engine="xapian").reindex([corpus])
+    service = SearchService(LocalStore(path), cache_size=0)
     yield service
     service.close()
 
@@ -61,7 +61,7 @@ def test_shards_answer_exactly_as_one_database(
     cluster: Any, sharded_index: Path, single: Any
 ) -> None:
     sharded = SearchService(
-        ClusterStore(sharded_index, cluster.shards, "xapian", TIME_LIMIT_S), cache_size=0
+        ShardedStore(sharded_index, cluster.shards, "xapian", TIME_LIMIT_S), cache_size=0
     )
     try:
         for params in REQUESTS:
@@ -84,7 +84,7 @@ def test_the_articles_records_come_in_one_answer_a_shard(
     round trip per article. The records are those of one database."""
     expected = sorted(single.store.stored_docs(), key=lambda doc: doc.id)
     assert all(single.document(doc.id).content_hash == doc.content_hash for doc in expected)
-    store = ClusterStore(sharded_index, cluster.shards, "xapian", TIME_LIMIT_S)
+    store = ShardedStore(sharded_index, cluster.shards, "xapian", TIME_LIMIT_S)
 
     def fetched(*args: Any) -> None:
         raise AssertionError("a document was read one by one")
@@ -100,12 +100,12 @@ class Running:
         self.cluster = LocalCluster(folder / "cluster", shards=2, replicas=2)
         self.shards = self.cluster.start()
         self.corpus = make_corpus(folder / "corpus")
-        self.store = ClusterStore(folder / "index", self.shards, "xapian", TIME_LIMIT_S)
+        self.store = ShardedStore(folder / "index", self.shards, "xapian", TIME_LIMIT_S)
         self.indexer = Indexer(self.store, finder)
         self.indexer.reindex([self.corpus])
         self.failovers: list[tuple[int, str]] = []
         self.service = SearchService(
-            ClusterStore(
+            ShardedStore(
                 folder / "index", self.shards, "xapian", TIME_LIMIT_S,
                 on_failover=lambda shard, replica: self.failovers.append((shard, replica)),
             ),
@@ -236,7 +236,7 @@ def test_replicas_of_an_older_format_serve_then_are_rebuilt_in_full(running: Run
     assert not running.store.current_format()
     # A server of this version started over them.
     index = running.store.root
-    served = SearchService(ClusterStore(index, running.shards, "xapian", TIME_LIMIT_S))
+    served = SearchService(ShardedStore(index, running.shards, "xapian", TIME_LIMIT_S))
     try:
         assert served.search(parse_request(people)).facets == expected
     finally:

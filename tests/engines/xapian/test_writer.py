@@ -18,12 +18,12 @@ from search.ingest.people import PersonFinder
 from search.model import StoredDoc
 from search.query.params import parse_request
 from search.service import SearchService
-from search.stores.local import IndexStore
+from search.stores.local import LocalStore
 
 FACETS = {"q": "Paris Declaration", "facets": "people,month"}
 
 
-def facets(store: IndexStore) -> dict[str, Any]:
+def facets(store: LocalStore) -> dict[str, Any]:
     service = SearchService(store, cache_size=0)
     try:
         return service.search(parse_request(FACETS)).facets
@@ -34,7 +34,7 @@ def facets(store: IndexStore) -> dict[str, Any]:
 def test_an_index_from_before_the_value_slots_serves_then_is_rebuilt(
     tmp_path: Path, corpus: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    current = IndexStore(tmp_path / "current")
+    current = LocalStore(tmp_path / "current")
     Indexer(current, finder, engine="xapian").reindex([corpus])
     expected = facets(current)
     assert expected["people"] and expected["month"]
@@ -50,7 +50,7 @@ def test_an_index_from_before_the_value_slots_serves_then_is_rebuilt(
         return doc
 
     new_document = writer.document
-    store = IndexStore(tmp_path / "index")
+    store = LocalStore(tmp_path / "index")
     with monkeypatch.context() as patch:
         patch.setattr(writer, "document", old_document)
         patch.setattr(analysis, "FORMAT", 2)
@@ -63,5 +63,5 @@ def test_an_index_from_before_the_value_slots_serves_then_is_rebuilt(
     assert facets(store) == expected
 
 
-def _records(store: IndexStore) -> list[StoredDoc]:
+def _records(store: LocalStore) -> list[StoredDoc]:
     return sorted(store.stored_docs(), key=lambda doc: doc.id)
