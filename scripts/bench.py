@@ -8,8 +8,11 @@ included), times a no-change reindex, runs the query list in-process through
 engine runs, the same run builds a raw Whoosh index of the same articles
 (StemmingAnalyzer, title^2 + body, default highlighter); every server's
 gunicorn+falcon ``/health`` ceiling is measured too, so every figure also prints as
-a ratio, and a closing table sets the scales and engines side by side. Bounded:
-each wrk run lasts ``--seconds``. ``--first-search`` times the quick start instead:
+a ratio, and a closing table sets the scales and engines side by side.
+``--baseline REV`` also measures the in-process searches with the code of another
+commit, on the same indexes, alternating with this code's own (best of two each),
+so a change's speed is a ratio taken in one run. Bounded: each wrk run lasts
+``--seconds``. ``--first-search`` times the quick start instead:
 how long a new user waits, from the reindex of the bundled corpus to a first answer.
 """
 
@@ -34,6 +37,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from provenance import provenance
 from whoosh import fields, index, qparser
 from whoosh.analysis import StemmingAnalyzer
 
@@ -138,6 +142,50 @@ def ours_in_process(settings: Settings, texts: list[str]) -> dict[str, dict[str,
     finally:
         service.close()
         cached.close()
+
+
+# Run by the baseline's interpreter with its checkout first on the path, so that
+# ``search`` and ``bench`` are the baseline's own (the editable install's finder
+# comes after the path).
+BASELINE_IN_PROCESS = (
+    "import json, sys; from pathlib import Path; "
+    "sys.path[:0] = [sys.argv[1], sys.argv[1] + '/scripts']; "
+    "import bench; from search.config import Settings; "
+    "settings = Settings(index_dir=Path(sys.argv[2])); "
+    "print(json.dumps(bench.ours_in_process(settings, json.load(sys.stdin))))"
+)
+
+
+@contextlib.contextmanager
+def checkout(rev: str, folder: Path) -> Iterator[Path]:
+    """The code of commit ``rev`` in a temporary git worktree."""
+    path = folder / f"baseline-{rev}"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), rev],
+                   check=True)  # fmt: skip
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+                       check=True)  # fmt: skip
+
+
+def against_baseline(
+    settings: Settings, texts: list[str], baseline: Path, rev: str
+) -> dict[str, dict[str, float]]:
+    """In-process figures of this code and of ``baseline``'s on the same index,
+    alternating, the best p50 of two runs each; the baseline's rows are named
+    ``... (REV)``."""
+    runs: dict[str, list[dict[str, float]]] = {}
+    for _ in range(2):
+        for label, figures in ours_in_process(settings, texts).items():
+            runs.setdefault(label, []).append(figures)
+        done = subprocess.run(
+            [sys.executable, "-c", BASELINE_IN_PROCESS, str(baseline), str(settings.index_dir)],
+            input=json.dumps(texts), check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        for label, figures in json.loads(done.stdout.splitlines()[-1]).items():
+            runs.setdefault(f"{label} ({rev})", []).append(figures)
+    return {label: min(each, key=lambda f: f["p50"]) for label, each in runs.items()}
 
 
 def bbc_articles(scale: int) -> Iterator[tuple[str, str, str]]:
@@ -340,6 +388,7 @@ def bench_scale(
     texts: list[str],
     engines: list[str],
     shard_counts: list[int] = [],  # noqa: B006 (never changed)
+    baseline: tuple[Path, str] | None = None,
 ) -> dict[str, Any]:
     """Every figure of one scale, for each engine on the same corpus in the same run,
     and for the Xapian engine over each number of shards (one replica each, real
@@ -357,7 +406,12 @@ def bench_scale(
                 cluster = running.enter_context(LocalCluster(data, shards, 1))
                 settings = replace(settings, shards=str(cluster.shards))
             result["index"][name] = bench_index(corpus, settings, engine, count, data)
-            for label, figures in ours_in_process(settings, texts).items():
+            searches = (
+                against_baseline(settings, texts, *baseline)
+                if baseline and not shards
+                else ours_in_process(settings, texts)
+            )
+            for label, figures in searches.items():
                 result["search_ms"][f"{label} [{name}]"] = figures
             result["http"][name] = over_http(settings, texts, seconds, workdir)
         shutil.rmtree(data)
@@ -472,6 +526,27 @@ def side_by_side(results: dict[int, dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def against(results: dict[Any, dict[str, Any]], rev: str) -> str:
+    """In-process p50 of this code beside the baseline's, per scale and engine."""
+    rows = [
+        f"| scale | engine | search | p50 ms, this code | p50 ms, {rev} | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for scale, result in results.items():
+        ms = result["search_ms"]
+        for engine in result["index"]:
+            for label in ("ours, 3 fragments", "ours, 3 fragments + facets", "ours, no highlights"):
+                old = ms.get(f"{label} ({rev}) [{engine}]")
+                if old is None:
+                    continue
+                new = ms[f"{label} [{engine}]"]["p50"]
+                rows.append(
+                    f"| {scale}x | {engine} | {label.removeprefix('ours, ')} | {new:.2f} "
+                    f"| {old['p50']:.2f} | {new / old['p50']:.2f} |"
+                )
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="1,4", help="comma list of corpus copies (1,16,64)")
@@ -487,6 +562,11 @@ def main() -> int:
         default="whoosh,xapian",
         help="comma list of engines measured side by side, each ENGINE or ENGINE:LARGEST_SCALE "
         "(whoosh:16,xapian)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also measure in-process searches with the code of commit REV, same indexes",
     )
     parser.add_argument(
         "--first-search",
@@ -507,18 +587,30 @@ def main() -> int:
         print("bench: wrk is missing (scripts/bench installs it)", file=sys.stderr)
         return 2
     texts = queries()
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="search-bench-") as temporary:
+    results: dict[int, dict[str, Any]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="search-bench-") as temporary,
+        contextlib.ExitStack() as stack,
+    ):
+        baseline = None
+        if args.baseline:
+            baseline = (
+                stack.enter_context(checkout(args.baseline, Path(temporary))),
+                args.baseline,
+            )
         for scale in (int(s) for s in args.scales.split(",")):
             engines = engines_at(args.engines, scale)
             shard_counts = [int(n) for n in args.shards.split(",") if n]
             results[scale] = bench_scale(
-                scale, Path(temporary), args.seconds, texts, engines, shard_counts
+                scale, Path(temporary), args.seconds, texts, engines, shard_counts, baseline
             )
             print(report(scale, results[scale]) + "\n", flush=True)
             if args.json:
-                args.json.write_text(json.dumps(results, indent=2))
+                figures = {**provenance(), "baseline": args.baseline, "scales": results}
+                args.json.write_text(json.dumps(figures, indent=2) + "\n")
     print(side_by_side(results))
+    if args.baseline:
+        print("\n" + against(results, args.baseline))
     return 0
 
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from peers import PEERS
+from provenance import provenance
 
 from search.engines import ENGINES
 from search.eval.people import evaluate_people
@@ -63,7 +64,7 @@ def people(json_path: Path | None) -> int:
     print(f"people on CoNLL-2003 eng.testa, document level ({time.monotonic() - started:.0f}s)")
     print(table("", scores))
     if json_path:
-        json_path.write_text(json.dumps(scores, indent=2))
+        json_path.write_text(json.dumps({**provenance(), "scores": scores}, indent=2) + "\n")
     return 0
 
 
@@ -91,7 +92,8 @@ def main() -> int:
     print("nDCG@10 beside the best peer of the same run")
     print(summary(results, engines))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        figures = {**provenance(), "engines": engines, "collections": results}
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 

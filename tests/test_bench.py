@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import engines_at, parse_wrk, side_by_side
+from bench import against, engines_at, parse_wrk, side_by_side
 
 
 def test_an_engine_runs_up_to_its_largest_scale() -> None:
@@ -42,3 +42,15 @@ def test_the_closing_table_sets_engines_and_scales_side_by_side() -> None:
     assert rows[1].startswith("| 16x (35,600) | xapian | 2.00 | 0.25 | - |")
     # At 64x there is no Whoosh engine to compare with, but the scale before.
     assert rows[2].startswith("| 64x (142,400) | xapian | 3.00 | - | 1.50 |")
+
+
+def test_the_baseline_table_sets_this_code_beside_the_older_on_the_same_index() -> None:
+    result = _scale(2225, {"whoosh": 1.5, "xapian": 0.6})
+    result["search_ms"]["ours, 3 fragments (abc123) [whoosh]"] = {"p50": 2.0}
+    result["search_ms"]["ours, 3 fragments (abc123) [xapian]"] = {"p50": 0.6}
+    rows = against({1: result}, "abc123").splitlines()
+    assert rows[0] == "| scale | engine | search | p50 ms, this code | p50 ms, abc123 | ratio |"
+    assert rows[2:] == [
+        "| 1x | whoosh | 3 fragments | 1.50 | 2.00 | 0.75 |",
+        "| 1x | xapian | 3 fragments | 0.60 | 0.60 | 1.00 |",
+    ]
