@@ -587,6 +587,7 @@ def main() -> int:
         print("bench: wrk is missing (scripts/bench installs it)", file=sys.stderr)
         return 2
     texts = queries()
+    ran = provenance()  # the code as it was when the run began
     results: dict[int, dict[str, Any]] = {}
     with (
         tempfile.TemporaryDirectory(prefix="search-bench-") as temporary,
@@ -606,7 +607,7 @@ def main() -> int:
             )
             print(report(scale, results[scale]) + "\n", flush=True)
             if args.json:
-                figures = {**provenance(), "baseline": args.baseline, "scales": results}
+                figures = {**ran, "baseline": args.baseline, "scales": results}
                 args.json.write_text(json.dumps(figures, indent=2) + "\n")
     print(side_by_side(results))
     if args.baseline:
