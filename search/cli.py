@@ -1,5 +1,5 @@
-"""The commands: ``search-reindex``, ``search-serve``, ``search-evaluate``,
-``search-cluster``. Thin on purpose.
+"""The commands: ``search-reindex``, ``search-serve``, ``search-keys``,
+``search-evaluate``, ``search-cluster``. Thin on purpose.
 
 Each parses flags, calls one library entry point, and prints the outcome. A fatal
 error prints one line naming the problem and what to do, and exits non-zero; a
@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -21,8 +22,17 @@ from typing import TextIO
 
 from search.config import DEFAULT_INDEX_DIR, SHARED_DIR, Settings
 from search.engines import DEFAULT_ENGINE, ENGINES
-from search.errors import InvalidShards, LockHeld, ReindexError, ReplicasMissed
+from search.errors import (
+    InvalidParameter,
+    InvalidShards,
+    LockHeld,
+    NotFound,
+    ReindexError,
+    ReplicasMissed,
+)
 from search.indexer import Indexer
+from search.ingest.pushes import PushLog
+from search.keys import SCOPES, Keys
 from search.shards import Shards
 from search.stores.from_settings import open_store
 
@@ -104,8 +114,10 @@ def _reindex_parser() -> argparse.ArgumentParser:
 
 
 def parser_of(command: str) -> argparse.ArgumentParser:
-    """The flags of ``search-reindex`` or ``search-serve`` (the docs print their usage)."""
-    return {"search-reindex": _reindex_parser, "search-serve": _serve_parser}[command]()
+    """The flags of a command (the docs print their usage)."""
+    parsers = {"search-reindex": _reindex_parser, "search-serve": _serve_parser,
+               "search-keys": _keys_parser}  # fmt: skip
+    return parsers[command]()
 
 
 def reindex_main(argv: list[str] | None = None) -> int:
@@ -116,7 +128,12 @@ def reindex_main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         progress = BarProgress(sys.stderr) if sys.stderr.isatty() else LineProgress(sys.stderr)
     try:
-        indexer = Indexer(open_store(settings), jobs=max(1, args.jobs), engine=settings.engine)
+        indexer = Indexer(
+            open_store(settings),
+            jobs=max(1, args.jobs),
+            engine=settings.engine,
+            pushes=PushLog(settings.index_dir),
+        )
         summary = indexer.reindex(args.sources, full=args.full, progress=progress, wait=args.wait)
     except LockHeld as exc:
         print(f"search-reindex: {exc}", file=sys.stderr)
@@ -175,6 +192,49 @@ def serve_main(argv: list[str] | None = None) -> int:
     command = [sys.executable, "-m", "gunicorn", "-c", "python:search.http.gunicorn_conf"]
     os.execve(sys.executable, command, env)
     return 0  # not reached: the process is gunicorn now
+
+
+def _keys_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="search-keys",
+        description="Create, list and revoke the API's keys (a key is shown once, when made).",
+    )
+    parser.add_argument(
+        "--index", type=Path, default=None, help=f"index folder (default {DEFAULT_INDEX_DIR})"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="make a key and print it")
+    create.add_argument("--scope", required=True, choices=SCOPES)
+    create.add_argument("--name", default="", help="what the key is for")
+    create.add_argument("--expires", default=None, help="last valid day, YYYY-MM-DD (UTC)")
+    commands.add_parser("list", help="every key, never the keys themselves")
+    revoke = commands.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("id")
+    return parser
+
+
+def keys_main(argv: list[str] | None = None) -> int:
+    args = _keys_parser().parse_args(argv)
+    keys = Keys(Settings.from_env(index_dir=args.index).index_dir)
+    try:
+        if args.command == "create":
+            key, text = keys.create(args.scope, args.name, args.expires)
+            print(f"{text}\n(key {key.id}, scope {key.scope}: keep it now, it is not shown again)")
+        elif args.command == "list":
+            for key in keys.list():
+                state = (
+                    f"revoked {key.revoked}" if key.revoked else f"expires {key.expires or 'never'}"
+                )
+                print(f"{key.id}  {key.scope:<6}  {state}  created {key.created}  {key.name}")
+        else:
+            print(f"revoked {keys.revoke(args.id).id}")
+    except (InvalidParameter, NotFound) as exc:
+        print(f"search-keys: error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except (OSError, sqlite3.Error) as exc:
+        print(f"search-keys: error: cannot use the keys in {keys.folder}: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    return 0
 
 
 def _address_taken(bind: str) -> str | None:
@@ -280,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {
         "reindex": reindex_main,
         "serve": serve_main,
+        "keys": keys_main,
         "evaluate": evaluate_main,
         "cluster": cluster_main,
     }

@@ -87,6 +87,18 @@ class Settings:
         "origins whose browser apps may call the API: a comma list, or `*`", _optional,
         shown="none: no cross-origin access",
     )  # fmt: skip
+    require_key: bool = _setting(
+        False, "SEARCH_REQUIRE_KEY", "read endpoints need a search key too (all but /health, "
+        "/ready)", lambda value: value.strip().lower() in ("1", "true", "yes"), shown="`false`",
+    )  # fmt: skip
+    max_push_bytes: int = _setting(
+        32 * 1024 * 1024, "SEARCH_MAX_PUSH_BYTES", "the largest POST /documents body (413 past it)",
+        int, shown="32 MiB",
+    )  # fmt: skip
+    push_wait_s: float = _setting(
+        10.0, "SEARCH_PUSH_WAIT_S", "how long POST /documents?wait=true waits to be searchable",
+        float,
+    )  # fmt: skip
     log_level: str = _setting("info", "SEARCH_LOG_LEVEL", "gunicorn's log level")
     worker_class: str = _setting(
         "search.http.worker.SearchWorker", "SEARCH_WORKER_CLASS",

@@ -8,7 +8,11 @@ and the CLI prints its message. Anything else is a bug and is logged, never show
     ├── RequestError                (4xx: the caller can fix it)
     │   ├── InvalidParameter        400 invalid_parameter
     │   ├── InvalidQuery            400 invalid_query
-    │   └── NotFound                404 not_found
+    │   ├── InvalidBody             400 invalid_body
+    │   ├── Unauthorized            401 unauthorized
+    │   ├── Forbidden               403 forbidden
+    │   ├── NotFound                404 not_found
+    │   └── PayloadTooLarge         413 payload_too_large
     ├── ServiceUnavailable          (503: try again later)
     │   ├── IndexUnavailable        503 index_unavailable
     │   ├── SearchTimeout           503 search_timeout
@@ -50,6 +54,33 @@ class InvalidQuery(RequestError):
     """The ``q`` text cannot be understood."""
 
     code = "invalid_query"
+
+
+class InvalidBody(RequestError):
+    """A request body that is not what the endpoint takes (not JSON, say)."""
+
+    code = "invalid_body"
+
+
+class Unauthorized(RequestError):
+    """No key, or one that is unknown, revoked or expired."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(RequestError):
+    """A valid key whose scope does not allow the request."""
+
+    code = "forbidden"
+    status = 403
+
+
+class PayloadTooLarge(RequestError):
+    """A request body over the size limit."""
+
+    code = "payload_too_large"
+    status = 413
 
 
 class NotFound(RequestError):

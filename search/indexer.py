@@ -6,6 +6,12 @@ parsed, cleaned (``search.ingest.extract``), their people found (``search.ingest
 their stories placed (``search.ingest.stories``); articles of files that disappeared are
 deleted. ``full=True`` re-reads everything into a new generation.
 
+Pushed articles (``search.ingest.pushes``) are applied by ``apply_pushes``, a batch
+of the log at a time, through the same extraction, people and stories. A reindex
+of folders keeps them (their path is ``push:<id>``, in no folder), and a full
+rebuild reads their last records from the log, ahead of the folders' (a pushed id
+wins over a file's), and marks the log applied up to where it read.
+
 Where the index lives (generations and locks, or shards) is the store's
 (``search.stores``), the index format the engine's (``search.engines``); this module
 decides what to write and counts what happened.
@@ -13,6 +19,7 @@ decides what to write and counts what happened.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections import defaultdict
@@ -26,6 +33,7 @@ from search.errors import ArticleError, ReindexError
 from search.ingest.extract import Extracted, extract, recurring_paragraphs
 from search.ingest.names import Canon, canonical_people
 from search.ingest.people import PersonFinder
+from search.ingest.pushes import PUSHED, PushLog, raw_of
 from search.ingest.sources import (
     RawArticle,
     SourceFile,
@@ -81,13 +89,16 @@ class Indexer:
         finder: PersonFinder | None = None,
         jobs: int = 1,
         engine: str | None = None,
+        pushes: PushLog | None = None,
     ) -> None:
         """``engine`` is the one to build with; by default the served index's, or
-        the store's default for a new index."""
+        the store's default for a new index. ``pushes`` is the log of pushed
+        articles that a full rebuild keeps (none: the index has no pushes)."""
         self.store = store
         self.finder = finder or PersonFinder()
         self.jobs = jobs
         self.engine = engine
+        self.pushes = pushes
 
     def reindex(
         self,
@@ -113,13 +124,15 @@ class Indexer:
             full = full or served != engine or not self.store.current_format()
             known_skips = {} if full else self.store.skipped_files()
             scan = self._scan(sources, {} if full else _hashes_by_path(previous), known_skips)
-            kept = [doc for doc in previous if doc.path in scan.unchanged_paths]
+            kept = [doc for doc in previous if doc.path in scan.unchanged_paths
+                    or (not full and doc.path.startswith(PUSHED))]  # fmt: skip
+            pushed_to, pushed = self._live_pushes() if full else (0, [])
             # A first build is served before NER, which then runs over what it wrote;
             # a rebuild over a served index swaps only once people are found, so the
             # facet never goes missing from a running service.
             later = full and served is None and self.store.serves_before_people
             articles, skipped, deferred = self._articles(
-                scan, {doc.id for doc in kept}, progress, find_people=not later
+                scan, {doc.id for doc in kept}, progress, find_people=not later, pushed=pushed
             )
             scan.skipped_files.update(_skipped_whole(scan, articles, skipped))
             summary = self._count(previous, kept, articles, full)
@@ -129,10 +142,13 @@ class Indexer:
             for doc in kept if articles else ():
                 stories.add(doc.id, doc.minhash, doc.story)
             documents = list(self._documents(articles, stories))
-            removed = {doc.id for doc in previous if doc.path not in scan.unchanged_paths}
+            removed = {doc.id for doc in previous if doc.path not in scan.unchanged_paths
+                       and not doc.path.startswith(PUSHED)}  # fmt: skip
             pending = [] if full else self.store.pending_people()
             if full:
                 self.store.build(documents, engine, self.jobs, deferred, skipped=scan.skipped_files)
+                if self.pushes is not None and pushed_to:
+                    self.pushes.mark_applied(pushed_to)
             else:
                 if articles or summary.deleted:
                     self.store.apply(removed, documents)
@@ -187,12 +203,17 @@ class Indexer:
         return scan
 
     def _articles(
-        self, scan: _Scan, taken: set[str], progress: Progress | None, find_people: bool = True
+        self,
+        scan: _Scan,
+        taken: set[str],
+        progress: Progress | None,
+        find_people: bool = True,
+        pushed: list[RawArticle] | None = None,
     ) -> tuple[list[Article], list[Skipped], set[str]]:
-        """Parse and extract the changed files; find people in all new articles (or,
-        without ``find_people``, only take those a record gives, and return the ids
-        of the others, whose people are still to find)."""
-        progress = progress or _Silent()
+        """Parse and extract the changed files (after the ``pushed`` records); find
+        people in all new articles (or, without ``find_people``, only take those a
+        record gives, and return the ids of the others, whose people are still to
+        find)."""
         # Chrome is learnt from every text file of a root, but only roots with a
         # changed file need it: a run with nothing changed reads no text at all.
         changed_roots = {source.root for source, _, _ in scan.changed if source.kind == "text"}
@@ -200,9 +221,12 @@ class Indexer:
         extracted: list[tuple[RawArticle, Extracted]] = []
         skipped: list[Skipped] = []
         seen = dict.fromkeys(taken, "the index")
+        parsed: list[tuple[Path | None, list[RawArticle]]] = [(None, pushed or [])]
         for source, data, digest in scan.changed:
             raws, bad = parse_source(source, data, digest)
             skipped += bad
+            parsed.append((source.root, raws))
+        for root, raws in parsed:
             for raw in raws:
                 if raw.id in seen:
                     skipped.append(
@@ -210,10 +234,20 @@ class Indexer:
                     )
                     continue
                 try:
-                    extracted.append((raw, extract(raw, chrome.get(source.root, set()))))
+                    extracted.append(
+                        (raw, extract(raw, chrome.get(root, set()) if root else set()))
+                    )
                     seen[raw.id] = raw.path
                 except ArticleError as exc:
                     skipped.append(Skipped(raw.path, str(exc)))
+        articles, deferred = self._made(extracted, find_people, progress or _Silent())
+        return articles, skipped, deferred
+
+    def _made(
+        self, extracted: list[tuple[RawArticle, Extracted]], find_people: bool, progress: Progress
+    ) -> tuple[list[Article], set[str]]:
+        """The articles of ``extracted``, with their people found (or, without
+        ``find_people``, those a record gives, and the ids of the others)."""
         total = len(extracted)
         progress.update(0, total)
         canon = Canon()
@@ -235,7 +269,62 @@ class Indexer:
                 )
             )
             progress.update(done, total)
-        return articles, skipped, deferred
+        return articles, deferred
+
+    def _live_pushes(self) -> tuple[int, list[RawArticle]]:
+        """Every pushed article's last record, and how far in the log that reads."""
+        if self.pushes is None:
+            return 0, []
+        newest, live = self.pushes.live()
+        raws = []
+        for push in live:
+            assert push.record is not None and push.content_hash is not None
+            try:
+                raws.append(raw_of(push.id, push.record, push.content_hash))
+            except ArticleError:
+                continue  # checked when pushed; a record no longer readable is left out
+        return newest, raws
+
+    def apply_pushes(self, limit: int) -> int:
+        """Apply the next entries of the push log (``limit`` at most) in one commit
+        under the one-writer lock; returns how many there were.
+
+        The batch is read under the lock, so a full rebuild that ran meanwhile (and
+        marked the log applied up to where it read) is never undone by an older
+        record. People are found after the commit, as after a first build.
+        """
+        assert self.pushes is not None
+        with self.store.writing(wait=True):
+            batch = self.pushes.pending(limit)
+            if not batch:
+                return 0
+            last = {push.id: push for push in batch}  # a later entry for an id wins
+            extracted = []
+            for push in last.values():
+                if push.record is not None and push.content_hash is not None:
+                    with contextlib.suppress(ArticleError):  # checked when pushed
+                        raw = raw_of(push.id, push.record, push.content_hash)
+                        extracted.append((raw, extract(raw)))
+            served = self.store.current_name() is not None
+            later = self.store.serves_before_people
+            articles, deferred = self._made(extracted, not later, _Silent())
+            stories = StoryIndex()
+            for doc in self.store.stored_docs() if served else []:
+                if doc.id not in last:
+                    stories.add(doc.id, doc.minhash, doc.story)
+            documents = list(self._documents(articles, stories))
+            engine = self.engine or self.store.current_engine() or self.store.default_engine
+            if served:
+                # Every id of the batch goes, then its new records come: a store
+                # replaces an article by deleting it in the same commit.
+                self.store.apply(list(last), documents)
+            else:
+                self.store.build(documents, engine, self.jobs, deferred)
+            self.pushes.mark_applied(batch[-1].seq)
+            waiting = [pair for pair in documents if pair[0].id in deferred]
+            if waiting:
+                self._find_people_after(waiting)
+        return len(batch)
 
     def _people(self, extracted: list[tuple[RawArticle, Extracted]]) -> Iterator[list[str]]:
         """People given in a record are taken as mentions; the rest run through NER."""

@@ -201,6 +201,16 @@ class SearchService:
                     view.cache.popitem(last=False)
             return results
 
+    def existing(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` the served index holds (none before the first build)."""
+        if not ids:
+            return set()
+        try:
+            with self._serving(self._deadline()) as view:
+                return {doc_id for doc_id in ids if view.reader.document(doc_id) is not None}
+        except IndexUnavailable:
+            return set()
+
     def document(self, doc_id: str) -> Article:
         """The whole stored article.
 

@@ -215,19 +215,30 @@ class Server:
     """A real ``search-serve`` (gunicorn) on a free loopback port."""
 
     def __init__(
-        self, index: Path, workers: int = 2, command: list[str] | None = None, **env_vars: str
+        self,
+        index: Path,
+        workers: int = 2,
+        command: list[str] | None = None,
+        log: Path | None = None,
+        **env_vars: str,
     ) -> None:
-        """``command`` is how ``search-serve`` is started (default: this interpreter's)."""
+        """``command`` is how ``search-serve`` is started (default: this interpreter's);
+        ``log`` takes everything it prints (its access log and its errors)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env = dict(
-            os.environ, SEARCH_REFRESH_INTERVAL_S="0.2", SEARCH_LOG_LEVEL="warning", **env_vars
-        )
+        self.env = env = {
+            **os.environ, "SEARCH_REFRESH_INTERVAL_S": "0.2", "SEARCH_LOG_LEVEL": "warning",
+            **env_vars,
+        }  # fmt: skip
+        output = log.open("wb") if log is not None else None
         self.process = subprocess.Popen(
             [*(command or [sys.executable, "-m", "search.cli", "serve"]), "--index", str(index),
              "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, stdout=output or subprocess.DEVNULL,
+            stderr=output or subprocess.PIPE,
         )  # fmt: skip
+        if output is not None:
+            output.close()
         self.wait_until_ready()
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
@@ -243,7 +254,8 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
+                said = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"server exited ({self.process.returncode}): {said}")
             try:
                 if get_json(self.url + "/ready", timeout=1.0)[0] == 200:
                     return

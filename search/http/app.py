@@ -18,6 +18,7 @@ import orjson
 from search.config import Settings
 from search.errors import NotFound, SearchServiceError
 from search.http import metrics, page
+from search.http.auth import KeyMiddleware
 from search.http.headers import SecurityHeadersMiddleware, cors_middleware
 from search.http.metrics import MetricsMiddleware
 from search.http.resources import (
@@ -30,6 +31,9 @@ from search.http.resources import (
     SearchResource,
     StatsResource,
 )
+from search.http.writes import KeyResource, KeysResource, PushResource
+from search.ingest.pushes import PushLog
+from search.keys import Keys
 from search.service import SearchService
 from search.stores.from_settings import open_store
 
@@ -94,6 +98,7 @@ def create_app(
         refresh_interval_s=settings.refresh_interval_s,
         cache_size=settings.result_cache_size,
     )
+    pushes, keys = PushLog(settings.index_dir), Keys(settings.index_dir)
     middleware: list[Any] = [
         RequestIdMiddleware(),
         MetricsMiddleware(),
@@ -102,6 +107,7 @@ def create_app(
     cors = cors_middleware(settings.cors_origins)
     if cors is not None:
         middleware.append(cors)
+    middleware.append(KeyMiddleware(keys, settings.require_key))
     app = falcon.App(middleware=middleware)
     json_handler = falcon.media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
@@ -110,11 +116,23 @@ def create_app(
     app.req_options.keep_blank_qs_values = False
     app.add_route("/", PageResource(service))
     app.add_route("/search", SearchResource(service))
+    app.add_route(
+        "/documents",
+        PushResource(
+            service,
+            pushes,
+            settings.max_push_bytes,
+            settings.push_wait_s,
+            settings.refresh_interval_s,
+        ),
+    )
     # Ids are paths ("politics/001"), so the id takes the rest of the URL.
-    app.add_route("/documents/{doc_id:path}", DocumentResource(service))
+    app.add_route("/documents/{doc_id:path}", DocumentResource(service, pushes))
+    app.add_route("/keys", KeysResource(keys))
+    app.add_route("/keys/{key_id}", KeyResource(keys))
     app.add_route("/health", HealthResource())
     app.add_route("/ready", ReadyResource(service))
-    app.add_route("/stats", StatsResource(service))
+    app.add_route("/stats", StatsResource(service, pushes))
     app.add_route("/openapi.json", OpenAPIResource())
     app.add_route("/metrics", MetricsResource(service))
     app.add_error_handler(Exception, _unexpected)

@@ -6,9 +6,12 @@ come from ``search.config`` (the ``SEARCH_*`` environment, which ``search-serve`
 sets from its flags).
 """
 
+import contextlib
 import os
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 from typing import Any
 
@@ -66,6 +69,43 @@ def on_starting(server: Any) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
 
 
+def when_ready(server: Any) -> None:
+    """Start the one writer of pushed articles (``search.writer``), and look after it
+    wherever the master looks after its workers: one that died is started again."""
+    writer = _Writer()
+    writer.start()
+    server.search_writer = writer
+    manage_workers = server.manage_workers
+
+    def manage_workers_and_writer() -> None:
+        writer.keep_alive()
+        manage_workers()
+
+    server.manage_workers = manage_workers_and_writer
+
+
+class _Writer:
+    """The writer process; gunicorn's master reaps it with its workers, so its exit
+    is seen as ``poll`` returning at all."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "search.writer"])
+
+    def keep_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            self.start()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=graceful_timeout)
+        self.process = None
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """Drop a dead worker's live gauges from the aggregated metrics."""
     from prometheus_client import multiprocess
@@ -74,5 +114,8 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
+    writer = getattr(server, "search_writer", None)
+    if writer is not None:
+        writer.stop()
     if _OWN_METRICS_DIR:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -131,7 +131,10 @@ def _content(media_type: str, description: str) -> dict[str, Any]:
 
 ERROR_MEANINGS = {
     400: "invalid_parameter or invalid_query; bad_request for a request that is not valid HTTP",
+    401: "unauthorized: no key, or one unknown, revoked or expired",
+    403: "forbidden: the key's scope does not allow this",
     404: "not_found",
+    413: "payload_too_large: the body is over SEARCH_MAX_PUSH_BYTES",
     408: "request_timeout: the request did not arrive whole in time",
     414: "uri_too_long: the request line is over 8,190 bytes",
     431: "headers_too_large",
@@ -185,6 +188,56 @@ def _page() -> dict[str, Any]:
 
 ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 OBJECT = {"type": "object"}
+KEY: list[dict[str, list[str]]] = [{"key": []}]
+PUSH_ITEM = {"type": "object", "required": ["id", "status"], "properties": {
+    "id": {"type": "string", "nullable": True},
+    "status": {"type": "string", "enum": ["created", "updated", "unchanged", "error"]},
+    "line": {"type": "integer"},
+    "error": {"$ref": "#/components/schemas/Error/properties/error"},
+}}  # fmt: skip
+
+
+def _write(summary: str, ok: dict[str, Any], scope: str, *errors: int, **extra: Any) -> Any:
+    """An operation that needs a key of ``scope``."""
+    return {"summary": f"{summary} ({scope} key)", "security": KEY,
+            "responses": {"200": ok, **_errors(401, 403, *errors)}, **extra}  # fmt: skip
+
+
+def _writes() -> dict[str, Any]:
+    """The operations that write: pushed articles and keys."""
+    push = _write(
+        "Push articles: one object, an array, or NDJSON; upsert by id",
+        _json({"type": "object", "required": ["errors", "took_ms", "items"], "properties": {
+            "errors": {"type": "boolean"}, "took_ms": {"type": "number"},
+            "searchable": {"type": "boolean"},
+            "items": {"type": "array", "items": PUSH_ITEM}}},
+            "Per item: created, updated, unchanged or error; every item not in error is "
+            "on disk and will be searchable."),
+        "write", 413,
+        parameters=[{"name": "wait", "in": "query", "schema": {"type": "boolean"},
+                     "description": "answer once the articles are searchable"}],
+        requestBody={"required": True, "content": {
+            "application/json": {"schema": {"oneOf": [OBJECT, {"type": "array", "items": OBJECT}]}},
+            "application/x-ndjson": {"schema": {"type": "string"}}}},
+    )  # fmt: skip
+    key = {"type": "object", "required": ["id", "scope"]}
+    created = _json(key, "The new key: ``key`` is shown this once.")
+    return {
+        "/documents": {"post": push},
+        "/keys": {
+            "get": _write("Every key, never the keys themselves", _json(OBJECT, "The keys."),
+                          "admin"),
+            "post": {**_write("Make a key", created, "admin"),
+                     "responses": {"201": created, **_errors(401, 403)},
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"type": "object", "required": ["scope"], "properties": {
+                             "scope": {"type": "string", "enum": ["search", "write", "admin"]},
+                             "name": {"type": "string"},
+                             "expires": {"type": "string", "format": "date"}}}}}}},
+        },
+        "/keys/{id}": {"delete": _write("Revoke a key", _json(key, "The key, revoked."),
+                                        "admin", 404, parameters=[ID_PARAMETER])},
+    }  # fmt: skip
 
 
 def document() -> dict[str, Any]:
@@ -197,14 +250,24 @@ def document() -> dict[str, Any]:
             "/search": _get(
                 "Search articles", results, 400, 503, parameters=SEARCH_PARAMETERS, etag=True
             ),
-            "/documents/{id}": _get(
-                "One whole article",
-                _json({"$ref": "#/components/schemas/Document"}, "The article."),
-                404,
-                503,
-                parameters=[ID_PARAMETER],
-                etag=True,
-            ),
+            "/documents/{id}": {
+                **_get(
+                    "One whole article",
+                    _json({"$ref": "#/components/schemas/Document"}, "The article."),
+                    404,
+                    503,
+                    parameters=[ID_PARAMETER],
+                    etag=True,
+                ),
+                "delete": _write(
+                    "Delete an article (gone from search within about a second)",
+                    _json(OBJECT, '{"id": ..., "status": "deleted"}'),
+                    "write",
+                    404,
+                    parameters=[ID_PARAMETER],
+                ),
+            },
+            **_writes(),
             "/documents/{id}/similar": _get(
                 "Up to 10 related articles",
                 results,
@@ -233,5 +296,8 @@ def document() -> dict[str, Any]:
                 _content("text/plain", "Prometheus text exposition format."),
             ),
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"key": {"type": "http", "scheme": "bearer"}},
+        },
     }

@@ -14,6 +14,8 @@ import falcon
 from search.errors import IndexUnavailable
 from search.http import metrics, openapi, page
 from search.http.headers import not_modified
+from search.http.writes import delete_document
+from search.ingest.pushes import PushLog
 from search.query.params import check_known, parse_request
 from search.service import SearchService
 
@@ -74,9 +76,11 @@ class DocumentResource:
     """``/documents/{id}`` and ``/documents/{id}/similar``; ids may contain slashes."""
 
     SIMILAR = "/similar"
+    scopes = {"DELETE": "write"}
 
-    def __init__(self, service: SearchService) -> None:
+    def __init__(self, service: SearchService, pushes: PushLog) -> None:
         self.service = service
+        self.pushes = pushes
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
         if not_modified(req, resp, self.service.version()):
@@ -86,15 +90,22 @@ class DocumentResource:
         else:
             resp.media = self.service.document(doc_id).public()
 
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
+        resp.media = delete_document(self.service, self.pushes, doc_id)
+
 
 @with_head
 class HealthResource:
+    public = True
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"status": "ok"}
 
 
 @with_head
 class ReadyResource:
+    public = True
+
     def __init__(self, service: SearchService) -> None:
         self.service = service
 
@@ -107,11 +118,12 @@ class ReadyResource:
 
 @with_head
 class StatsResource:
-    def __init__(self, service: SearchService) -> None:
+    def __init__(self, service: SearchService, pushes: PushLog) -> None:
         self.service = service
+        self.pushes = pushes
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = self.service.stats()
+        resp.media = {**self.service.stats(), "pushes": self.pushes.counts()}
 
 
 @with_head

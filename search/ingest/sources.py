@@ -279,10 +279,22 @@ def _records(
             record_id = str(explicit).strip()
         else:
             record_id = ident if single else f"{ident}#{number}"
-        content = item.get("body") or item.get("text") or item.get("html") or ""
-        if not isinstance(content, str) or not content.strip():
-            skipped.append(Skipped(relative, "record has no body text", number))
-            continue
-        kind = "html" if "body" not in item and "text" not in item else "record"
-        records.append(RawArticle(record_id, kind, content, relative, digest, fields=item))
+        try:
+            records.append(record_of(item, record_id, relative, digest))
+        except ArticleError as exc:
+            skipped.append(Skipped(relative, str(exc), number))
     return records, skipped
+
+
+def record_of(item: dict[str, Any], record_id: str, path: str, digest: str) -> RawArticle:
+    """A JSON object as a raw article: its ``body`` or ``text`` to clean, or its
+    ``html`` to extract.
+
+    Raises:
+        ArticleError: it has no body text.
+    """
+    content = item.get("body") or item.get("text") or item.get("html") or ""
+    if not isinstance(content, str) or not content.strip():
+        raise ArticleError("record has no body text")
+    kind = "html" if "body" not in item and "text" not in item else "record"
+    return RawArticle(record_id, kind, content, path, digest, fields=item)

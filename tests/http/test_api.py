@@ -263,8 +263,11 @@ def test_openapi_document_is_valid_and_matches_the_code(client: Server) -> None:
     assert documented == list(PARAMETERS)
     routes = {
         "/search",
+        "/documents",
         "/documents/{id}",
         "/documents/{id}/similar",
+        "/keys",
+        "/keys/{id}",
         "/health",
         "/ready",
         "/stats",

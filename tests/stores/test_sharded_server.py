@@ -143,3 +143,25 @@ def test_replicas_die_a_shard_dies_and_returns_and_a_full_reindex_swaps(
     assert load.failures == []
     status, body = server.get("/search", {"q": "paris"})
     assert status == 200 and body["total"] >= 2
+
+
+def test_pushed_articles_reach_every_replica_of_their_shard(
+    served: tuple[LocalCluster, Server, Indexer, Path],
+) -> None:
+    """Pushed with wait=true, 50 articles are searchable; then each replica in turn is
+    the only one left of its shard, and every article is still found."""
+    from search.keys import Keys
+    from tests.http.test_writes import article, call, found
+
+    cluster, server, indexer, _ = served
+    _, key = Keys(indexer.store.root).create("write")
+    status, answer = call(server, "POST", "/documents?wait=true",
+                          [article(n) for n in range(50)], key)  # fmt: skip
+    assert status == 200 and answer["searchable"] and not answer["errors"]
+    assert found(server, "zanzibarite") == 50
+    for alive, dead in ((1, 0), (0, 1)):
+        cluster.kill(0, dead)
+        cluster.kill(1, dead)
+        wait_for(lambda: found(server, "zanzibarite") == 50, 10, f"replicas {alive} alone")
+        cluster.restart(0, dead)
+        cluster.restart(1, dead)

@@ -1,0 +1,63 @@
+"""The one writer: applies pushed articles to the index, a small batch at a time.
+
+gunicorn's workers never write the index: they log each push durably
+(``search.ingest.pushes``) and answer. This process, started by gunicorn's master
+(``search.http.gunicorn_conf``) and started again by it if it dies, applies the
+log in order, each batch one atomic commit under the index's one-writer lock, so
+it takes turns with ``search-reindex`` and neither loses the other's articles. A
+batch is marked applied only after its commit, so a writer killed anywhere
+applies it again (pushes are upserts) when it starts. Pushed articles are
+searchable once a batch commits (the workers look for a new commit every
+``SEARCH_REFRESH_INTERVAL_S``); their people are found after, as for a first
+build (``people_pending``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+
+from search.children import die_with_parent
+from search.config import Settings
+from search.errors import SearchServiceError
+from search.indexer import Indexer
+from search.ingest.pushes import PushLog
+from search.stores.from_settings import open_store
+
+# Entries applied in one commit at most; a commit a batch keeps a burst of pushes
+# searchable within about a second without a commit for each.
+BATCH = 1000
+# How often an idle writer looks at the log (a read of one row).
+POLL_S = 0.05
+# After a failed batch (the disk, a replica), the writer waits this long and tries again.
+RETRY_S = 1.0
+log = logging.getLogger("search.writer")
+
+
+def run(settings: Settings, stop: threading.Event) -> None:
+    """Apply the log until ``stop`` is set."""
+    pushes = PushLog(settings.index_dir)
+    indexer = Indexer(open_store(settings), engine=settings.engine, pushes=pushes)
+    while not stop.is_set():
+        try:
+            if indexer.apply_pushes(BATCH) == 0:
+                stop.wait(POLL_S)
+        except (SearchServiceError, OSError) as exc:
+            log.error("the writer could not apply pushed articles (retrying): %s", exc)
+            stop.wait(RETRY_S)
+
+
+def main() -> None:
+    """``python -m search.writer``: the writer of the index ``SEARCH_*`` names."""
+    logging.basicConfig(level=logging.INFO, format="[writer %(process)d] %(message)s")
+    die_with_parent(os.getppid())
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    run(Settings.from_env(), stop)
+
+
+if __name__ == "__main__":
+    main()
