@@ -1,7 +1,9 @@
 """What a word is, for every engine, every query and every highlight.
 
-Tokens (``TOKEN_PATTERN``), case folding (``fold_case``), possessives
-(``without_possessive``) and the two stop-word lists: the index's 34 (Whoosh's
+Tokens (``TOKEN_PATTERN``), case folding (``fold_case``), diacritics
+(``without_accents``: an index and a query both without them, so ``elysee`` finds
+"Élysée" and "Élysée" "Elysee", while highlights mark the text as written),
+possessives (``without_possessive``) and the two stop-word lists: the index's 34 (Whoosh's
 English list, which both engines drop from titles and bodies) and spaCy's 326 for
 long questions and for telling names from common words, read without importing
 spaCy (which costs a search worker about 80 MB and a second, for a list that is a
@@ -14,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import runpy
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -37,6 +40,20 @@ def fold_case(text: str) -> str:
     for them: ``str.lower``, with "İ" a plain "i", as readers type "Istanbul". It
     keeps ``text``'s length unless ``text`` already has an "i" and a combining dot."""
     return text.lower().replace(DOTTED_I, "i")
+
+
+# Letters with no decomposition into a base letter and a mark, as readers type them.
+_UNMARKED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ı": "i",
+                           "ŀ": "l", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th"})  # fmt: skip
+
+
+def without_accents(word: str) -> str:
+    """``word`` (folded) as readers type it without diacritics, as both engines index
+    and look up words: "élysée" is "elysee", "gdańsk" "gdansk", "łódź" "lodz"."""
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word.translate(_UNMARKED))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def without_possessive(word: str) -> str:

@@ -99,6 +99,11 @@ class Settings:
         10.0, "SEARCH_PUSH_WAIT_S", "how long POST /documents?wait=true waits to be searchable",
         float,
     )  # fmt: skip
+    synonyms_file: Path | None = _setting(
+        None, "SEARCH_SYNONYMS", "a JSON file of synonyms search-serve puts in place at start "
+        "(as PUT /synonyms)", lambda value: Path(value) if value else None,
+        shown="none: the set last put",
+    )  # fmt: skip
     log_level: str = _setting("info", "SEARCH_LOG_LEVEL", "gunicorn's log level")
     worker_class: str = _setting(
         "search.http.worker.SearchWorker", "SEARCH_WORKER_CLASS",

@@ -1,4 +1,4 @@
-"""The service's own durable records beside the index: keys and pushed articles.
+"""The service's own durable records beside the index: keys, pushed articles, synonyms.
 
 SQLite in WAL mode with ``synchronous=FULL``: a transaction is on disk (its WAL
 frames fsynced) when ``commit`` returns, so what the API acknowledged survives a
@@ -17,6 +17,8 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+from search.errors import StorageFull
 
 FILE = "service.sqlite"
 BUSY_TIMEOUT_S = 10.0
@@ -38,6 +40,11 @@ CREATE TABLE IF NOT EXISTS pushes (
     pushed TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pushes_by_id ON pushes (id, seq);
+CREATE TABLE IF NOT EXISTS synonyms (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS applied (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     seq INTEGER NOT NULL
@@ -84,10 +91,19 @@ class Records:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``: on disk when the block ends, or rolled
         back if it raised."""
         with self.using() as db:
-            db.execute("BEGIN IMMEDIATE")
             try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                if "full" in str(exc):
+                    raise StorageFull(
+                        "the disk is full: nothing of this request was written; what was "
+                        "acknowledged before is kept"
+                    ) from exc
                 raise
-            db.execute("COMMIT")

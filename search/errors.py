@@ -14,6 +14,7 @@ and the CLI prints its message. Anything else is a bug and is logged, never show
     │   ├── NotFound                404 not_found
     │   └── PayloadTooLarge         413 payload_too_large
     ├── ServiceUnavailable          (503: try again later)
+    │   ├── StorageFull             507 insufficient_storage
     │   ├── IndexUnavailable        503 index_unavailable
     │   ├── SearchTimeout           503 search_timeout
     │   └── ShardUnavailable        503 shard_unavailable
@@ -94,6 +95,14 @@ class ServiceUnavailable(SearchServiceError):
     """The service cannot answer right now, but may soon."""
 
     status = 503
+
+
+class StorageFull(ServiceUnavailable):
+    """The disk is full: nothing of the request was written (what was acknowledged
+    before is kept)."""
+
+    code = "insufficient_storage"
+    status = 507
 
 
 class IndexUnavailable(ServiceUnavailable):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from search.analysis import TOKEN_PATTERN, fold_case
+from search.analysis import TOKEN_PATTERN, fold_case, without_accents
 
 FRAGMENT_CHARS = 200
 MAX_FRAGMENTS = 3
@@ -88,11 +88,14 @@ def _matches(
     text: str, terms: frozenset[str], form: Callable[[str], str | None]
 ) -> list[tuple[int, int, str]]:
     """Each word of ``text`` whose index form is one of ``terms``: start, end, form."""
-    # Lower-cased for the scan (cheaper than searching case-insensitively), each
-    # character in its place: positions in ``lower`` are positions in ``text``.
+    # Lower-cased and without diacritics for the scan (cheaper than searching
+    # case-insensitively), each character in its place: positions in ``lower`` are
+    # positions in ``text``.
     lower = fold_case(text)
     if len(lower) != len(text):  # an "i" and a combining dot, as written
         lower = "".join(c if len(folded := fold_case(c)) != 1 else folded for c in text)
+    if not lower.isascii():  # "élysée" is found as "elysee", and marked as written
+        lower = "".join(bare if len(bare := without_accents(c)) == 1 else c for c in lower)
     prefixes, candidate = _scan(terms)
     found = []
     for start in _word_starts(lower, prefixes):

@@ -31,6 +31,7 @@ from search.errors import IndexUnavailable, NotFound, SearchTimeout
 from search.highlight import snippets, whole
 from search.model import Article, EngineQuery, Every, Hit, Match, Results, SearchRequest
 from search.query import language as ql
+from search.query.synonyms import Synonyms, SynonymStore
 from search.stores.base import Served, Store
 from search.suggestions import suggestion
 
@@ -47,6 +48,8 @@ class _Open:
     reader: Reader
     cache: OrderedDict[SearchRequest, Results] = field(default_factory=OrderedDict)
     version: str = ""
+    # The synonym set the cached results were found with.
+    synonyms: int = 0
 
     def __post_init__(self) -> None:
         self.version = _version(self.generation, self.reader)
@@ -71,8 +74,11 @@ class SearchService:
         time_limit_s: float = 2.0,
         refresh_interval_s: float = 0.5,
         cache_size: int = 256,
+        synonyms: SynonymStore | None = None,
     ) -> None:
+        """``synonyms`` widens every query with the index folder's synonym set."""
         self.store = store
+        self.synonyms = synonyms
         self.time_limit_s = time_limit_s
         self.refresh_interval_s = refresh_interval_s
         self.cache_size = cache_size
@@ -142,8 +148,18 @@ class SearchService:
             return None
 
     def version(self) -> str:
-        """The served index's generation and commit: the same in every worker, and
-        another as soon as a reindex changes what a search can find.
+        """The served index's generation and commit, and the synonym set's version:
+        the same in every worker, and another as soon as a reindex or a new synonym
+        set changes what a search can find.
+
+        Raises:
+            IndexUnavailable: nothing has been built yet.
+        """
+        index = self._index_version()
+        return f"{index}/{self.synonyms.current()[0]}" if self.synonyms else index
+
+    def _index_version(self) -> str:
+        """The served index's generation and commit.
 
         It never waits for other requests, whose time would then not count against
         the search's own limit: while one holds the view (and looks for a newer
@@ -174,12 +190,16 @@ class SearchService:
         """
         started = time.perf_counter()
         deadline = Deadline.after(self.time_limit_s)
+        version, synonyms = self.synonyms.current() if self.synonyms else (0, Synonyms())
         with self._serving(deadline) as view:
+            if view.synonyms != version:  # results found without the set in use now
+                view.cache.clear()
+                view.synonyms = version
             cached = view.cache.get(request)
             if cached is not None:
                 view.cache.move_to_end(request)
                 return replace(cached, took_ms=_elapsed_ms(started))
-            query = engine_query(request)
+            query = engine_query(request, synonyms)
             matches = view.reader.search(query, deadline)
             hits = [
                 _hit(match, matches.terms, view.reader, request.highlight) for match in matches.hits
@@ -256,14 +276,17 @@ class SearchService:
             }
 
 
-def engine_query(request: SearchRequest) -> EngineQuery:
+def engine_query(request: SearchRequest, synonyms: Synonyms | None = None) -> EngineQuery:
     """What the engine matches for ``request``: its tree (a bag of words with
-    ``match=any``), filters, order and the window of the page asked.
+    ``match=any``) widened by ``synonyms``, filters, order and the window of the
+    page asked.
 
     Raises:
         InvalidQuery: ``q`` cannot be understood.
     """
     tree = ql.parse(request.q) if request.match == "all" else ql.plain(request.q)
+    if synonyms:
+        tree = synonyms.expand(tree)
     return EngineQuery(
         tree=tree,
         people=request.people,

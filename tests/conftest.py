@@ -24,6 +24,7 @@ from search.config import Settings
 from search.http.app import create_app
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
+from search.query.params import parse_request
 from search.service import SearchService
 from search.stores.local import LocalStore
 
@@ -329,3 +330,35 @@ def sharded_server(cluster: Any, sharded_index: Path) -> Iterator[Server]:
     running = Server(sharded_index, SEARCH_SHARDS=str(cluster.shards))
     yield running
     running.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 32 MB tmpfs: a disk that fills up (needs root, as CI has)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def index_of_records(
+    folder: Path, records: list[dict[str, Any]], engine: str, finder: PersonFinder
+) -> LocalStore:
+    """``records`` (articles as JSON objects) in a JSONL file, indexed with ``engine``."""
+    source = folder / "news.jsonl"
+    source.write_text("\n".join(json.dumps(record) for record in records) + "\n")
+    store = LocalStore(folder / "index")
+    Indexer(store, finder, engine=engine).reindex([source])
+    return store
+
+
+def highlighted(service: SearchService, q: str) -> dict[str, str]:
+    """Each hit of ``q``: its id and its highlighted body fragments, joined."""
+    results = service.search(parse_request({"q": q})).as_dict()
+    return {hit["id"]: " ".join(hit["highlights"]["body"]) for hit in results["hits"]}

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -95,21 +94,6 @@ def test_a_full_rebuild_killed_in_ner_takes_its_workers_and_blocks_nothing(
     after = reindex(ner_corpus, "--index", index, "--jobs", "1", timeout=300)
     assert after.returncode == 0, after.stderr[-2000:]
     assert json.loads(after.stdout)["documents"] == 150
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 32 MB tmpfs: a disk that fills up (needs root, as CI has)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)  # fmt: skip
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_leaves_the_old_index_serving_and_the_next_run_succeeds(

@@ -31,9 +31,10 @@ from search.http.resources import (
     SearchResource,
     StatsResource,
 )
-from search.http.writes import KeyResource, KeysResource, PushResource
+from search.http.writes import KeyResource, KeysResource, PushResource, SynonymsResource
 from search.ingest.pushes import PushLog
 from search.keys import Keys
+from search.query.synonyms import SynonymStore
 from search.service import SearchService
 from search.stores.from_settings import open_store
 
@@ -92,11 +93,13 @@ def create_app(
 ) -> falcon.App:
     """Build the WSGI app; ``service`` lets tests supply their own."""
     settings = settings or Settings.from_env()
+    synonyms = SynonymStore(settings.index_dir)
     service = service or SearchService(
         open_store(settings, on_failover=metrics.count_failover),
         time_limit_s=settings.search_time_limit_s,
         refresh_interval_s=settings.refresh_interval_s,
         cache_size=settings.result_cache_size,
+        synonyms=synonyms,
     )
     pushes, keys = PushLog(settings.index_dir), Keys(settings.index_dir)
     middleware: list[Any] = [
@@ -128,13 +131,14 @@ def create_app(
     )
     # Ids are paths ("politics/001"), so the id takes the rest of the URL.
     app.add_route("/documents/{doc_id:path}", DocumentResource(service, pushes))
+    app.add_route("/synonyms", SynonymsResource(synonyms))
     app.add_route("/keys", KeysResource(keys))
     app.add_route("/keys/{key_id}", KeyResource(keys))
     app.add_route("/health", HealthResource())
     app.add_route("/ready", ReadyResource(service))
     app.add_route("/stats", StatsResource(service, pushes))
     app.add_route("/openapi.json", OpenAPIResource())
-    app.add_route("/metrics", MetricsResource(service))
+    app.add_route("/metrics", MetricsResource(service, pushes))
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(SearchServiceError, _service_error)

@@ -7,15 +7,18 @@ sets from its flags).
 """
 
 import contextlib
+import json
 import os
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from search.config import Settings
+from search.errors import SearchServiceError
 
 # Workers import prometheus_client after the fork, so they all see this directory;
 # one made here is this server's alone and goes when it exits.
@@ -57,16 +60,30 @@ access_log_format = (
 
 
 def on_starting(server: Any) -> None:
-    """Let the workers hold every connection they may, each a file descriptor.
+    """Put ``SEARCH_SYNONYMS`` in place, and let the workers hold every connection
+    they may, each a file descriptor.
 
-    The soft limit is often 1,024 while the hard one is far higher; a worker past
+    A synonyms file that cannot be read stops the start with its reason. The soft
+    open-file limit is often 1,024 while the hard one is far higher; a worker past
     its limit could not even accept a connection to answer it 503.
     """
+    if _settings.synonyms_file is not None:
+        _put_synonyms(_settings.synonyms_file)
     wanted = _settings.max_connections * workers + 256  # index files, shard connections, logs
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < wanted:
         raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+
+
+def _put_synonyms(path: Path) -> None:
+    from search.query.synonyms import SynonymStore
+
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        SynonymStore(_settings.index_dir).put(entries)
+    except (OSError, ValueError, SearchServiceError) as exc:
+        raise SystemExit(f"search-serve: cannot use the synonyms in {path}: {exc}") from None
 
 
 def when_ready(server: Any) -> None:

@@ -74,6 +74,13 @@ LAST_REINDEX = _index_gauge(
     "search_index_last_reindex_seconds", "When the served index was last written (Unix time)."
 )
 
+PUSHED = _index_gauge("search_pushes_logged", "Entries (pushes and deletes) in the push log.")
+APPLIED = _index_gauge("search_pushes_applied", "Push log entries the writer has committed.")
+PENDING = _index_gauge("search_pushes_pending", "Push log entries not yet committed.")
+OLDEST_PENDING = _index_gauge(
+    "search_pushes_oldest_pending_seconds", "Age of the oldest entry not yet committed (0: none)."
+)
+
 
 class MetricsMiddleware:
     """Counts and times every request by route template and status."""
@@ -109,6 +116,14 @@ def record_index(stats: dict[str, Any]) -> None:
     generation = str(stats["generation"])
     if generation.startswith("gen-"):  # a sharded index has no local generations
         GENERATION.set(int(generation.removeprefix("gen-")) / 1e9)
+
+
+def record_pushes(counts: dict[str, Any]) -> None:
+    """Set the push log's gauges from ``PushLog.counts()``."""
+    PUSHED.set(counts["pushed"])
+    APPLIED.set(counts["applied"])
+    PENDING.set(counts["pending"])
+    OLDEST_PENDING.set(counts["oldest_pending_s"] or 0)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -139,6 +139,7 @@ ERROR_MEANINGS = {
     414: "uri_too_long: the request line is over 8,190 bytes",
     431: "headers_too_large",
     500: "internal_error (logged; no detail is sent)",
+    507: "insufficient_storage: the disk is full; nothing of the request was written",
     503: "index_unavailable, search_timeout or shard_unavailable; overloaded when a "
     "worker holds as many connections as it may",
 }
@@ -204,7 +205,7 @@ def _write(summary: str, ok: dict[str, Any], scope: str, *errors: int, **extra: 
 
 
 def _writes() -> dict[str, Any]:
-    """The operations that write: pushed articles and keys."""
+    """The operations that write: pushed articles, synonyms and keys."""
     push = _write(
         "Push articles: one object, an array, or NDJSON; upsert by id",
         _json({"type": "object", "required": ["errors", "took_ms", "items"], "properties": {
@@ -213,7 +214,7 @@ def _writes() -> dict[str, Any]:
             "items": {"type": "array", "items": PUSH_ITEM}}},
             "Per item: created, updated, unchanged or error; every item not in error is "
             "on disk and will be searchable."),
-        "write", 413,
+        "write", 413, 507,
         parameters=[{"name": "wait", "in": "query", "schema": {"type": "boolean"},
                      "description": "answer once the articles are searchable"}],
         requestBody={"required": True, "content": {
@@ -222,8 +223,26 @@ def _writes() -> dict[str, Any]:
     )  # fmt: skip
     key = {"type": "object", "required": ["id", "scope"]}
     created = _json(key, "The new key: ``key`` is shown this once.")
+    synonyms = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["synonyms"],
+            "properties": {
+                "root": {"type": "string"},
+                "synonyms": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    }
     return {
         "/documents": {"post": push},
+        "/synonyms": {
+            **_get("The synonym set", _json(synonyms, "Groups, and one-way roots.")),
+            "put": {**_write("Replace the synonym set, for the next search", _json(
+                synonyms, "The set now in use."), "write"),
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": synonyms}}}},
+        },
         "/keys": {
             "get": _write("Every key, never the keys themselves", _json(OBJECT, "The keys."),
                           "admin"),

@@ -62,12 +62,14 @@ class PageResource:
 class MetricsResource:
     """``/metrics``: Prometheus text format, all workers aggregated."""
 
-    def __init__(self, service: SearchService) -> None:
+    def __init__(self, service: SearchService, pushes: PushLog) -> None:
         self.service = service
+        self.pushes = pushes
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         with contextlib.suppress(IndexUnavailable):
             metrics.record_index(self.service.stats())
+        metrics.record_pushes(self.pushes.counts())
         resp.data, resp.content_type = metrics.exposition()
 
 

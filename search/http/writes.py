@@ -1,4 +1,4 @@
-"""Falcon resources that write: pushed articles and keys.
+"""Falcon resources that write: pushed articles, keys and synonyms.
 
 They log what they are given durably and answer; the index itself is written by
 the one writer (``search.writer``), never here. Each needs a key of its scope
@@ -15,6 +15,7 @@ import falcon
 from search.errors import ArticleError, InvalidBody, NotFound, PayloadTooLarge
 from search.ingest.pushes import Checked, PushLog, items_of, iter_checked
 from search.keys import Keys
+from search.query.synonyms import SynonymStore
 from search.service import SearchService
 
 WAIT_POLL_S = 0.02
@@ -105,6 +106,26 @@ def _wants_wait(req: falcon.Request) -> bool:
 def _id_of(item: Any) -> str | None:
     given = item.get("id") if isinstance(item, dict) else None
     return str(given) if isinstance(given, str | int) and not isinstance(given, bool) else None
+
+
+class SynonymsResource:
+    """``GET /synonyms`` (the set) and ``PUT /synonyms`` (write key: the whole set, for
+    the next search of every worker)."""
+
+    scopes = {"PUT": "write"}
+
+    def __init__(self, synonyms: SynonymStore) -> None:
+        self.synonyms = synonyms
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = list(self.synonyms.current()[1].entries)
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            entries = req.get_media()
+        except falcon.MediaMalformedError:
+            raise InvalidBody("the body must be JSON: a list of synonym groups") from None
+        resp.media = list(self.synonyms.put(entries).entries)
 
 
 class KeysResource:

@@ -268,6 +268,7 @@ def test_openapi_document_is_valid_and_matches_the_code(client: Server) -> None:
         "/documents/{id}/similar",
         "/keys",
         "/keys/{id}",
+        "/synonyms",
         "/health",
         "/ready",
         "/stats",

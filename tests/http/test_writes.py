@@ -4,6 +4,7 @@ every reindex."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,8 +16,10 @@ from typing import Any
 import pytest
 
 from search.indexer import Indexer
+from search.ingest.people import PersonFinder
 from search.ingest.pushes import PushLog
 from search.keys import Keys
+from search.stores.local import LocalStore
 from tests.conftest import ServedCopy, Server, process_state, wait_for
 
 NDJSON = "application/x-ndjson"
@@ -132,7 +135,7 @@ def test_a_deleted_article_goes_from_search_and_an_unknown_one_is_404(
     assert call(server, "DELETE", "/documents/pushed/1", key=key) == (
         200, {"id": "pushed/1", "status": "deleted"})  # fmt: skip
     wait_for(lambda: found(server, "zanzibarite") == 1, 10, "the deleted article to go")
-    assert server.get("/documents/pushed/1")[0] == 404
+    wait_for(lambda: server.get("/documents/pushed/1")[0] == 404, 10, "a 404 from every worker")
     assert call(server, "DELETE", "/documents/bbc/politics/001.txt", key=key)[0] in (200, 404)
     assert call(server, "DELETE", "/documents/no-such-article", key=key)[0] == 404
 
@@ -195,3 +198,42 @@ def test_acknowledged_pushes_survive_a_kill_of_every_process_before_the_commit(
         wait_for(lambda: found(restarted, "zanzibarite") == 300, 60, "every pushed article")
     finally:
         restarted.stop()
+
+
+def test_a_full_disk_answers_507_and_loses_nothing_acknowledged(
+    small_disk: Path, corpus: Path, finder: PersonFinder, engine: str
+) -> None:
+    index = small_disk / "index"
+    Indexer(LocalStore(index), finder, engine=engine).reindex([corpus])
+    _, key = Keys(index).create("write")
+    server = Server(index)
+    try:
+        assert call(server, "POST", "/documents?wait=true", article(1), key)[0] == 200
+        filler = small_disk / "filler"
+        with filler.open("wb") as out, contextlib.suppress(OSError):
+            while True:
+                out.write(b"\0" * 65536)
+        status, body = call(server, "POST", "/documents", [article(n) for n in range(2, 40)], key)
+        assert status == 507 and body["error"]["code"] == "insufficient_storage", body
+        filler.unlink()
+        assert call(server, "POST", "/documents?wait=true", article(40), key)[0] == 200
+        assert found(server, "zanzibarite") == 2  # the one before, the one after
+        assert server.get("/documents/pushed/1")[0] == 200
+    finally:
+        server.stop()
+
+
+def test_a_synonym_set_put_applies_to_the_next_search_on_every_worker(
+    served_copy: ServedCopy,
+) -> None:
+    server = served_copy.server
+    _, key = Keys(served_copy.indexer.store.root).create("write")
+    before = [found(server, "xyzzydecl") for _ in range(10)]
+    entries = [{"synonyms": ["declaration", "xyzzydecl"]}]
+    assert call(server, "PUT", "/synonyms", entries)[0] == 401
+    assert call(server, "PUT", "/synonyms", [{"synonyms": ["one"]}], key)[0] == 400
+    assert call(server, "PUT", "/synonyms", entries, key) == (200, entries)
+    assert server.get("/synonyms") == (200, entries)
+    # New connections each: the kernel spreads them over both workers.
+    after = [found(server, "xyzzydecl") for _ in range(20)]
+    assert before == [0] * 10 and min(after) == max(after) == found(server, "declaration") > 0

@@ -17,7 +17,7 @@ from typing import Any
 
 from whoosh import query as wq
 
-from search.analysis import fold_case
+from search.analysis import fold_case, without_accents
 from search.deadline import Deadline
 from search.model import And, DateRange, Every, Node, Not, Or, Pattern, Phrase, Word
 from search.query import language as ql
@@ -139,7 +139,7 @@ def _negated(parts: tuple[Node, ...]) -> list[Node]:
 
 
 def _pattern(node: Pattern, field: str, boost: float) -> wq.Query:
-    text = fold_case(node.text)
+    text = without_accents(fold_case(node.text))
     if node.kind == "prefix":
         return wq.Prefix(field, text, boost=boost)
     if node.kind == "wildcard":

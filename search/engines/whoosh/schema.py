@@ -18,7 +18,13 @@ from typing import Any
 from whoosh.analysis import Filter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-from search.analysis import INDEX_STOP_WORDS, TOKEN_PATTERN, fold_case, without_possessive
+from search.analysis import (
+    INDEX_STOP_WORDS,
+    TOKEN_PATTERN,
+    fold_case,
+    without_accents,
+    without_possessive,
+)
 from search.model import Article
 
 
@@ -28,6 +34,15 @@ class CaseFilter(Filter):
     def __call__(self, tokens: Any) -> Any:
         for token in tokens:
             token.text = fold_case(token.text)
+            yield token
+
+
+class AccentFilter(Filter):
+    """Drops diacritics as every engine does (``without_accents``: "Élysée" is "elysee")."""
+
+    def __call__(self, tokens: Any) -> Any:
+        for token in tokens:
+            token.text = without_accents(token.text)
             yield token
 
 
@@ -41,10 +56,11 @@ class PossessiveFilter(Filter):
 
 
 def text_analyzer() -> Any:
-    """Words, lower-cased, possessives and stop words dropped, Porter-stemmed."""
+    """Words, lower-cased, diacritics, possessives and stop words dropped, Porter-stemmed."""
     return (
         RegexTokenizer(TOKEN_PATTERN)
         | CaseFilter()
+        | AccentFilter()
         | PossessiveFilter()
         | StopFilter(stoplist=INDEX_STOP_WORDS)
         | StemFilter(cachesize=-1)
@@ -63,8 +79,8 @@ def analyzed(word: str) -> str | None:
 
 
 def name_analyzer() -> Any:
-    """Name words, lower-cased and unstemmed: "Starmer" finds "Keir Starmer"."""
-    return RegexTokenizer(TOKEN_PATTERN) | CaseFilter() | PossessiveFilter()
+    """Name words, lower-cased, without diacritics, unstemmed: "Starmer" finds "Keir Starmer"."""
+    return RegexTokenizer(TOKEN_PATTERN) | CaseFilter() | AccentFilter() | PossessiveFilter()
 
 
 TITLE_REPEATS = 2

@@ -12,7 +12,13 @@ from functools import lru_cache
 
 import xapian
 
-from search.analysis import INDEX_STOP_WORDS, TOKEN, fold_case, without_possessive
+from search.analysis import (
+    INDEX_STOP_WORDS,
+    TOKEN,
+    fold_case,
+    without_accents,
+    without_possessive,
+)
 
 PREFIXES = {"title": "XT", "body": "XB", "people": "XN"}
 # Unprefixed terms hold every text field, weighted (see writer.document); positions
@@ -42,14 +48,20 @@ PEOPLE_SEPARATOR = "\x1f"
 # Written into each database's metadata; an index of an older format is served as
 # it is (the reader does without the slots it lacks) and rebuilt in full by the
 # next reindex.
-FORMAT_KEY, FORMAT = "search.format", 5
+FORMAT_KEY, FORMAT = "search.format", 6
 PEOPLE_SLOT_SINCE, STORED_SLOT_SINCE = 3, 4
 _STEM = xapian.Stem("english")
 
 
 def words(text: str) -> Iterator[str]:
-    """Lower-cased words without possessives (case folded first: a word the caller
-    lower-cased with ``str.lower`` is still one word)."""
+    """Lower-cased words without possessives or diacritics (``search.analysis``)."""
+    for word in written_words(text):
+        yield without_accents(word)
+
+
+def written_words(text: str) -> Iterator[str]:
+    """Lower-cased words without possessives, diacritics kept (case folded first: a
+    word the caller lower-cased with ``str.lower`` is still one word)."""
     for token in TOKEN.findall(fold_case(text)):
         if word := without_possessive(token):
             yield word
@@ -80,8 +92,11 @@ def name_terms(text: str) -> list[str]:
 
 
 def spelling_words(text: str) -> set[str]:
-    """The words of a text a suggestion may offer: no stop words, numbers or scraps."""
-    return {w for w in words(text) if w not in INDEX_STOP_WORDS and len(w) > 2 and w.isalpha()}
+    """The words of a text a suggestion may offer, as written (diacritics kept): no
+    stop words, numbers or scraps."""
+    return {
+        w for w in written_words(text) if w not in INDEX_STOP_WORDS and len(w) > 2 and w.isalpha()
+    }
 
 
 def people_value(names: Iterable[str]) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 import xapian
 from rapidfuzz.distance import OSA
 
-from search.analysis import fold_case
+from search.analysis import fold_case, without_accents
 from search.deadline import Deadline
 from search.engines.xapian import analysis as a
 from search.model import And, DateRange, Every, Node, Not, Or, Pattern, Phrase, Word
@@ -130,7 +130,7 @@ class QueryBuilder:
 
     def _words(self, node: Pattern, prefix: str) -> Iterator[str]:
         """Vocabulary words of the field that the pattern matches, deadline-checked."""
-        text = fold_case(node.text)
+        text = without_accents(fold_case(node.text))
         matches: Callable[[str], object] | None
         if node.kind == "prefix":
             lead, matches = text, None
