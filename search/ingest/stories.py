@@ -23,6 +23,9 @@ SCHEME = "affine32"
 THRESHOLD = 0.5
 SHINGLE = 3
 WORD = re.compile(r"\w+")
+# The permutations every signature uses, made once: datasketch makes them anew for
+# each MinHash it creates, which took 1.1 s of a 12.9 s build of the BBC set.
+PERMUTATIONS = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations
 
 
 def shingles(text: str) -> set[bytes]:
@@ -35,14 +38,16 @@ def shingles(text: str) -> set[bytes]:
 
 def signature(text: str) -> bytes:
     """The MinHash signature of a body, as bytes fit for a stored field."""
-    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
+    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME, permutations=PERMUTATIONS)
     minhash.update_batch(list(shingles(text)))
     return bytes(minhash.hashvalues.astype(np.uint64).tobytes())
 
 
 def _minhash(packed: bytes) -> MinHash:
     return MinHash(
-        num_perm=NUM_PERM, scheme=SCHEME, hashvalues=np.frombuffer(packed, dtype=np.uint64)
+        scheme=SCHEME,
+        hashvalues=np.frombuffer(packed, dtype=np.uint64),
+        permutations=PERMUTATIONS,
     )
 
 
