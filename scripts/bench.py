@@ -10,7 +10,8 @@ engine runs, the same run builds a raw Whoosh index of the same articles
 gunicorn+falcon ``/health`` ceiling is measured too, so every figure also prints as
 a ratio, and a closing table sets the scales and engines side by side.
 ``--baseline REV`` also measures the in-process searches with the code of another
-commit, on the same indexes, alternating with this code's own (best of two each),
+commit, on an index it builds of the same corpus, alternating with this code's own
+(best of two each),
 so a change's speed is a ratio taken in one run. Bounded: each wrk run lasts
 ``--seconds``. ``--first-search`` times the quick start instead:
 how long a new user waits, from the reindex of the bundled corpus to a first answer.
@@ -144,15 +145,17 @@ def ours_in_process(settings: Settings, texts: list[str]) -> dict[str, dict[str,
         cached.close()
 
 
-# Run by the baseline's interpreter with its checkout first on the path, so that
+# Run by this interpreter with the baseline's checkout first on the path, so that
 # ``search`` and ``bench`` are the baseline's own (the editable install's finder
 # comes after the path).
-BASELINE_IN_PROCESS = (
-    "import json, sys; from pathlib import Path; "
-    "sys.path[:0] = [sys.argv[1], sys.argv[1] + '/scripts']; "
-    "import bench; from search.config import Settings; "
+BASELINE_PATH = "import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/scripts']; "
+BASELINE_IN_PROCESS = BASELINE_PATH + (
+    "import json; from pathlib import Path; import bench; from search.config import Settings; "
     "settings = Settings(index_dir=Path(sys.argv[2])); "
     "print(json.dumps(bench.ours_in_process(settings, json.load(sys.stdin))))"
+)
+BASELINE_REINDEX = BASELINE_PATH + (
+    "from search.cli import main; sys.exit(main(['reindex', '--quiet', *sys.argv[2:]]))"
 )
 
 
@@ -170,21 +173,27 @@ def checkout(rev: str, folder: Path) -> Iterator[Path]:
 
 
 def against_baseline(
-    settings: Settings, texts: list[str], baseline: Path, rev: str
+    settings: Settings, texts: list[str], corpus: Path, engine: str, baseline: Path, rev: str
 ) -> dict[str, dict[str, float]]:
-    """In-process figures of this code and of ``baseline``'s on the same index,
-    alternating, the best p50 of two runs each; the baseline's rows are named
-    ``... (REV)``."""
+    """In-process figures of this code on its index and of ``baseline``'s on the
+    index it builds of the same corpus (an index's analyzers may be ones the older
+    code lacks), alternating, the best p50 of two runs each; the baseline's rows are
+    named ``... (REV)``."""
+    index = settings.index_dir.with_name(settings.index_dir.name + "-baseline")
+    subprocess.run([sys.executable, "-c", BASELINE_REINDEX, str(baseline), str(corpus),
+                    "--index", str(index), "--engine", engine],
+                   check=True, capture_output=True)  # fmt: skip
     runs: dict[str, list[dict[str, float]]] = {}
     for _ in range(2):
         for label, figures in ours_in_process(settings, texts).items():
             runs.setdefault(label, []).append(figures)
         done = subprocess.run(
-            [sys.executable, "-c", BASELINE_IN_PROCESS, str(baseline), str(settings.index_dir)],
+            [sys.executable, "-c", BASELINE_IN_PROCESS, str(baseline), str(index)],
             input=json.dumps(texts), check=True, capture_output=True, text=True,
         )  # fmt: skip
         for label, figures in json.loads(done.stdout.splitlines()[-1]).items():
             runs.setdefault(f"{label} ({rev})", []).append(figures)
+    shutil.rmtree(index)
     return {label: min(each, key=lambda f: f["p50"]) for label, each in runs.items()}
 
 
@@ -407,7 +416,7 @@ def bench_scale(
                 settings = replace(settings, shards=str(cluster.shards))
             result["index"][name] = bench_index(corpus, settings, engine, count, data)
             searches = (
-                against_baseline(settings, texts, *baseline)
+                against_baseline(settings, texts, corpus, engine, *baseline)
                 if baseline and not shards
                 else ours_in_process(settings, texts)
             )
