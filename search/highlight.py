@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from search.analysis import TOKEN_PATTERN, fold_case, without_accents
+from search.analysis import TOKEN_PATTERN, fold_case, letters_without_accents
 
 FRAGMENT_CHARS = 200
 MAX_FRAGMENTS = 3
@@ -94,8 +94,7 @@ def _matches(
     lower = fold_case(text)
     if len(lower) != len(text):  # an "i" and a combining dot, as written
         lower = "".join(c if len(folded := fold_case(c)) != 1 else folded for c in text)
-    if not lower.isascii():  # "élysée" is found as "elysee", and marked as written
-        lower = "".join(bare if len(bare := without_accents(c)) == 1 else c for c in lower)
+    lower = letters_without_accents(lower)  # "élysée" is found as "elysee", marked as written
     prefixes, candidate = _scan(terms)
     found = []
     for start in _word_starts(lower, prefixes):
