@@ -320,11 +320,21 @@ class Indexer:
                 self.store.apply(list(last), documents)
             else:
                 self.store.build(documents, engine, self.jobs, deferred)
+            phases.reached("committed")
             self.pushes.mark_applied(batch[-1].seq)
             waiting = [pair for pair in documents if pair[0].id in deferred]
             if waiting:
                 self._find_people_after(waiting)
         return len(batch)
+
+    def resume_people(self) -> None:
+        """Find the people still to find of served articles, where a run or a writer
+        killed while finding them left off."""
+        with self.store.writing(wait=True):
+            pending = self.store.pending_people()
+            if pending:
+                minhashes = {doc.id: doc.minhash for doc in self.store.stored_docs()}
+                self._find_people_after(self._served(pending, set(), minhashes))
 
     def _people(self, extracted: list[tuple[RawArticle, Extracted]]) -> Iterator[list[str]]:
         """People given in a record are taken as mentions; the rest run through NER."""

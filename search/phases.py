@@ -7,6 +7,7 @@ anything is written, or after the run has finished), so the run says where it is
     ner         people are being found (some texts done, others not)
     writing     the engine has taken some of the articles, not all
     committing  the engine has every article, and commits next
+    committed   (the writer) pushed articles are committed, not yet marked applied
     publishing  a new generation is checked, CURRENT not yet swapped to it
     cleanup     the run's changes are served; old generations are removed next
 
@@ -25,6 +26,8 @@ import signal
 from collections.abc import Callable, Iterator
 
 PHASES = ("ner", "writing", "committing", "publishing", "cleanup")
+# The writer of pushed articles (``search.writer``) passes writing and committing too.
+WRITER_PHASES = ("writing", "committing", "committed")
 Handler = Callable[[str], None]
 
 _handlers: list[Handler] = []

@@ -37,11 +37,16 @@ log = logging.getLogger("search.writer")
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
-    """Apply the log until ``stop`` is set."""
+    """Find the people a killed run or writer left to find, then apply the log
+    until ``stop`` is set."""
     pushes = PushLog(settings.index_dir)
     indexer = Indexer(open_store(settings), engine=settings.engine, pushes=pushes)
+    resumed = False
     while not stop.is_set():
         try:
+            if not resumed:  # people a killed run or writer left to find
+                indexer.resume_people()
+                resumed = True
             if indexer.apply_pushes(BATCH) == 0:
                 stop.wait(POLL_S)
         except (SearchServiceError, OSError) as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from search import phases
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
 from search.ingest.pushes import PushLog
@@ -169,13 +170,14 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("phase", ["writing", "committing"])
-def test_acknowledged_pushes_survive_a_kill_of_every_process_before_the_commit(
+@pytest.mark.parametrize("phase", phases.WRITER_PHASES)
+def test_acknowledged_pushes_survive_a_kill_of_every_process_around_the_commit(
     tmp_path: Path, served_copy: ServedCopy, phase: str
 ) -> None:
-    """The writer stops itself at ``phase`` of its first commit; the test kills the
-    master, its workers and the writer there, with 300 articles acknowledged and not
-    yet committed; after a restart every one of them is searchable."""
+    """The writer stops itself at ``phase`` of its first commit (before it, during
+    it, or after it but before the log says so); the test kills the master, its
+    workers and the writer there, with 300 articles acknowledged and not marked
+    applied; after a restart every one of them is searchable."""
     served_copy.server.stop()
     index = served_copy.indexer.store.root
     _, key = Keys(index).create("write")
@@ -237,3 +239,32 @@ def test_a_synonym_set_put_applies_to_the_next_search_on_every_worker(
     # New connections each: the kernel spreads them over both workers.
     after = [found(server, "xyzzydecl") for _ in range(20)]
     assert before == [0] * 10 and min(after) == max(after) == found(server, "declaration") > 0
+
+
+def test_people_of_pushed_articles_are_found_after_a_kill_while_finding_them(
+    tmp_path: Path, served_copy: ServedCopy
+) -> None:
+    """Pushed without people, three articles are committed, then the writer stops at
+    its NER; every process is killed there; the next writer finds their people."""
+    served_copy.server.stop()
+    index = served_copy.indexer.store.root
+    _, key = Keys(index).create("write")
+    marker = tmp_path / "reached"
+    paused = Server(index, SEARCH_PAUSE_AT="ner", SEARCH_PAUSE_FILE=str(marker))
+    body = "Keir Starmer met Emmanuel Macron in Paris on Monday to talk about trade."
+    pushed = [{"id": f"nameless/{n}", "title": f"Talks {n}", "body": body} for n in range(3)]
+    assert call(paused, "POST", "/documents?wait=true", pushed, key)[1]["searchable"]
+    wait_for(marker.exists, 60, "the writer to reach its NER")
+    assert paused.get("/stats")[1]["people_pending"] == 3
+    assert paused.get("/documents/nameless/0")[1]["people"] == []
+    master = paused.process.pid
+    for pid in [*children_of(master), master]:
+        os.kill(pid, signal.SIGKILL)
+    paused.stop()
+    restarted = Server(index)
+    try:
+        wait_for(lambda: restarted.get("/stats")[1]["people_pending"] == 0, 60, "the people")
+        people = restarted.get("/documents/nameless/2")[1]["people"]
+        assert {"Keir Starmer", "Emmanuel Macron"} <= set(people)
+    finally:
+        restarted.stop()
