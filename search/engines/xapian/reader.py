@@ -15,11 +15,13 @@ comes from a spy too (``stored_docs``), or, before that slot, document by docume
 
 from __future__ import annotations
 
+import functools
 import heapq
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import xapian
 
@@ -40,6 +42,26 @@ FACET_SLOTS = {"month": a.MONTH_SLOT, "year": a.YEAR_SLOT, "people": a.PEOPLE_SL
 # Expand sets with the whole index's term frequencies: over shards Xapian would
 # otherwise estimate them from the shards the chosen documents are in.
 EXACT = xapian.Enquire.USE_EXACT_TERMFREQ
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _reopening(method: F) -> F:
+    """``method`` once more on the newest revision when the revision it read was
+    discarded: Xapian keeps a revision only until two newer commits, and pushed
+    articles can be committed twice within a worker's refresh interval."""
+
+    @functools.wraps(method)
+    def again(self: XapianReader, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except xapian.DatabaseModifiedError:
+            self.db.reopen()
+            self._people = None
+            return method(self, *args, **kwargs)
+
+    return cast(F, again)
 
 
 class XapianReader:
@@ -65,6 +87,7 @@ class XapianReader:
         self.close()
         return XapianReader(self.path)
 
+    @_reopening
     def doc_count(self) -> int:
         return int(self.db.get_doccount())
 
@@ -74,6 +97,7 @@ class XapianReader:
     def stats(self) -> dict[str, Any]:
         return {"commit": int(self.db.get_revision()), "built_at": _modified(self.path)}
 
+    @_reopening
     def stored_docs(self) -> list[StoredDoc]:
         """Every article's record, from one match over ``STORED_SLOT`` (one answer a
         shard), or document by document from an index of an older format."""
@@ -92,6 +116,7 @@ class XapianReader:
             )
         return docs
 
+    @_reopening
     def document(self, doc_id: str) -> Article | None:
         found = self._docid(doc_id)
         return None if found is None else article_of(self.db.get_document(found).get_data())[0]
@@ -101,6 +126,7 @@ class XapianReader:
             return int(item.docid)
         return None
 
+    @_reopening
     def search(self, query: EngineQuery, deadline: Deadline) -> Matches:
         builder = QueryBuilder(self.db, deadline)
         built = builder.build(query.tree)
@@ -198,6 +224,7 @@ class XapianReader:
     def _story_members(self, story: str) -> list[int]:
         return [int(p.docid) for p in self.db.postlist(a.STORY + story)]
 
+    @_reopening
     def similar(self, article: Article, limit: int) -> list[Match]:
         """The article's most telling terms (Xapian's expand set) and its people."""
         docid = self._docid(article.id)
@@ -248,9 +275,11 @@ class XapianReader:
             xapian.Query.OP_AND_MAYBE, query, xapian.Query(xapian.Query.OP_OR, feedback)
         )
 
+    @_reopening
     def doc_frequency(self, form: str) -> int:
         return int(self.db.get_termfreq(form))
 
+    @_reopening
     def spellings(self, word: str, deadline: Deadline) -> list[str]:
         """From the words as written that start with ``word``'s first letter."""
         near: list[tuple[int, int, str]] = []
