@@ -13,8 +13,9 @@ from typing import Any
 import falcon
 
 from search.errors import ArticleError, InvalidBody, NotFound, PayloadTooLarge
-from search.ingest.pushes import Checked, PushLog, items_of, iter_checked
+from search.ingest.pushes import Checked, PushLog, check, items_of
 from search.keys import Keys
+from search.query.params import bool_param
 from search.query.synonyms import SynonymStore
 from search.service import SearchService
 
@@ -42,29 +43,27 @@ class PushResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         started = time.perf_counter()
-        items = items_of(self._body(req), req.content_type)
+        wait = bool_param(req.params, "wait")
         results: list[dict[str, Any]] = []
-        good: list[Checked] = []
-        for number, checked in iter_checked(items):
-            if isinstance(checked, ArticleError):
-                error = {"code": "invalid_document", "message": str(checked)}
-                item = items[number - 1][1]
+        good: list[tuple[Checked, dict[str, Any]]] = []  # each with its result, to fill in
+        for number, item in items_of(self._body(req), req.content_type):
+            try:
+                checked = check(item)
+            except ArticleError as exc:
+                error = {"code": "invalid_document", "message": str(exc)}
                 results.append({"id": _id_of(item), "line": number, "status": "error",
                                 "error": error})  # fmt: skip
-            else:
-                results.append({"id": checked.id, "status": ""})
-                good.append(checked)
-        indexed = self.service.existing([item.id for item in good])
-        seq, logged = self.pushes.write(good)
-        statuses = iter(logged)
-        for result in results:
-            if result["status"] == "":
-                status = next(statuses)
-                if status == "new":
-                    status = "updated" if result["id"] in indexed else "created"
-                result["status"] = "updated" if status == "changed" else status
-        body: dict[str, Any] = {"errors": any(r["status"] == "error" for r in results)}
-        if _wants_wait(req):
+                continue
+            results.append({"id": checked.id})
+            good.append((checked, results[-1]))
+        indexed = self.service.existing([checked.id for checked, _ in good])
+        seq, logged = self.pushes.write([checked for checked, _ in good])
+        for (checked, result), status in zip(good, logged, strict=True):
+            if status == "new":
+                status = "updated" if checked.id in indexed else "created"
+            result["status"] = "updated" if status == "changed" else status
+        body: dict[str, Any] = {"errors": len(good) < len(results)}
+        if wait:
             body["searchable"] = self._searchable(seq)
         body["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         body["items"] = results
@@ -99,8 +98,16 @@ class PushResource:
         return True
 
 
-def _wants_wait(req: falcon.Request) -> bool:
-    return (req.get_param("wait") or "false").lower() in ("true", "1")
+def _json_body(req: falcon.Request, shape: str) -> Any:
+    """The request's JSON body.
+
+    Raises:
+        InvalidBody: it is not JSON (``shape`` says what it should be).
+    """
+    try:
+        return req.get_media()
+    except falcon.MediaMalformedError:
+        raise InvalidBody(f"the body must be JSON: {shape}") from None
 
 
 def _id_of(item: Any) -> str | None:
@@ -121,10 +128,7 @@ class SynonymsResource:
         resp.media = list(self.synonyms.current()[1].entries)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
-        try:
-            entries = req.get_media()
-        except falcon.MediaMalformedError:
-            raise InvalidBody("the body must be JSON: a list of synonym groups") from None
+        entries = _json_body(req, "a list of synonym groups")
         resp.media = list(self.synonyms.put(entries).entries)
 
 
@@ -140,12 +144,7 @@ class KeysResource:
         resp.media = {"keys": [key.as_dict() for key in self.keys.list()]}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        try:
-            asked = req.get_media()
-        except falcon.MediaMalformedError:
-            raise InvalidBody(
-                'the body must be JSON: {"scope": "search|write|admin", ...}'
-            ) from None
+        asked = _json_body(req, '{"scope": "search|write|admin", ...}')
         if not isinstance(asked, dict):
             raise InvalidBody('the body must be a JSON object: {"scope": ...}')
         key, text = self.keys.create(

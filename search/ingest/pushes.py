@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,13 +59,11 @@ def items_of(body: bytes, content_type: str | None) -> list[tuple[int, Any]]:
     """
     text = body.decode("utf-8", errors="replace")
     if content_type is not None and content_type.split(";")[0].strip() == NDJSON:
-        return [(number, _line(line)) for number, line in enumerate(text.splitlines(), 1)
-                if line.strip()]  # fmt: skip
+        return _ndjson(text)
     try:
         loaded = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
-        lines = [(number, _line(line)) for number, line in enumerate(text.splitlines(), 1)
-                 if line.strip()]  # fmt: skip
+        lines = _ndjson(text)
         if len(lines) > 1 and any(isinstance(item, dict) for _, item in lines):
             return lines
         raise InvalidBody("the body must be a JSON object, an array of them, or NDJSON") from None
@@ -75,6 +72,12 @@ def items_of(body: bytes, content_type: str | None) -> list[tuple[int, Any]]:
     if isinstance(loaded, list):
         return list(enumerate(loaded, 1))
     raise InvalidBody("the body must be a JSON object, an array of them, or NDJSON")
+
+
+def _ndjson(text: str) -> list[tuple[int, Any]]:
+    """Each line that is not blank, by its number, decoded (or kept as its text)."""
+    return [(number, _line(line)) for number, line in enumerate(text.splitlines(), 1)
+            if line.strip()]  # fmt: skip
 
 
 def _line(line: str) -> Any:
@@ -226,12 +229,3 @@ def _latest(db: sqlite3.Connection, doc_id: str) -> tuple[int, str | None] | Non
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
-def iter_checked(items: list[tuple[int, Any]]) -> Iterator[tuple[int, Checked | ArticleError]]:
-    """Each numbered item checked, or the reason it was not."""
-    for number, item in items:
-        try:
-            yield number, check(item)
-        except ArticleError as exc:
-            yield number, exc

@@ -66,7 +66,7 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
         page=_int_param(params, "page", 1, 1, MAX_PAGE),
         per_page=_int_param(params, "per_page", 10, 1, MAX_PER_PAGE),
         facets=tuple(dict.fromkeys(facets)),
-        collapse=_bool_param(params, "collapse"),
+        collapse=bool_param(params, "collapse"),
         match=match,
         # Questions and pasted paragraphs name a topic in other words than the
         # articles about it: bag-of-words searches get pseudo-relevance feedback
@@ -117,7 +117,12 @@ def _int_param(
     return value
 
 
-def _bool_param(params: Mapping[str, str | Sequence[str]], name: str) -> bool:
+def bool_param(params: Mapping[str, str | Sequence[str]], name: str) -> bool:
+    """A ``true``/``false`` (or ``1``/``0``) parameter, false when absent.
+
+    Raises:
+        InvalidParameter: another value.
+    """
     raw = (_single(params, name) or "false").lower()
     if raw not in ("true", "false", "1", "0"):
         raise InvalidParameter(name, "must be true or false")

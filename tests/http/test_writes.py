@@ -102,7 +102,8 @@ def test_pushed_articles_are_searchable_with_wait_and_bad_items_get_their_errors
     server = served_copy.server
     _, key = Keys(served_copy.indexer.store.root).create("write")
     lines = [json.dumps(article(n)) for n in range(3)]
-    body = "\n".join([lines[0], "{not json", lines[1], json.dumps({"title": "no id"}),
+    # A blank line is skipped, and lines keep their numbers.
+    body = "\n".join([lines[0], "", "{not json", lines[1], json.dumps({"title": "no id"}),
                       json.dumps({"id": "empty", "body": " "}), lines[2]])  # fmt: skip
     status, answer = call(server, "POST", "/documents?wait=true", body.encode(), key, NDJSON)
     assert status == 200 and answer["errors"] is True and answer["searchable"] is True
@@ -114,7 +115,8 @@ def test_pushed_articles_are_searchable_with_wait_and_bad_items_get_their_errors
         ("empty", "error"),
         ("pushed/2", "created"),
     ]
-    assert [i.get("line") for i in answer["items"] if i["status"] == "error"] == [2, 4, 5]
+    assert [i.get("line") for i in answer["items"] if i["status"] == "error"] == [3, 5, 6]
+    assert call(server, "POST", "/documents?wait=maybe", article(5), key)[0] == 400
     assert found(server, "zanzibarite") == 3
     again = call(server, "POST", "/documents?wait=true", [article(0), article(9)], key)[1]
     assert [i["status"] for i in again["items"]] == ["unchanged", "created"]
