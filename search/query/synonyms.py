@@ -156,12 +156,14 @@ class SynonymStore:
         self._current = Synonyms()
 
     def current(self) -> tuple[int, Synonyms]:
-        """The set and its version (0 before any was put); one small read a call."""
+        """The set and its version (0 before any was put): every search reads the
+        version, and the set itself only when the version changed."""
         with self.records.using() as db:
-            row = db.execute("SELECT version, body FROM synonyms WHERE one = 1").fetchone()
-        version, body = row if row else (0, "[]")
-        if version != self._version:
-            self._version, self._current = version, parse(json.loads(body))
+            row = db.execute("SELECT version FROM synonyms WHERE one = 1").fetchone()
+            version = row[0] if row else 0
+            if version != self._version:
+                body = db.execute("SELECT body FROM synonyms WHERE one = 1").fetchone()
+                self._version, self._current = version, parse(json.loads(body[0] if body else "[]"))
         return self._version, self._current
 
     def put(self, entries: Any) -> Synonyms:
