@@ -161,9 +161,8 @@ class Indexer:
                 waiting = [pair for pair in documents if pair[0].id in deferred]
                 self._find_people_after(waiting, finish=republish)
             elif pending:  # what an interrupted run had not done yet
-                minhashes = {doc.id: doc.minhash for doc in previous}
                 done = {a.id for a in articles} | removed
-                self._find_people_after(self._served(pending, done, minhashes))
+                self._find_pending_people(pending, done, previous)
             self.store.cleanup()
         summary.generation = self.store.current_name()
         summary.documents = len(kept) + len(articles)
@@ -333,8 +332,14 @@ class Indexer:
         with self.store.writing(wait=True):
             pending = self.store.pending_people()
             if pending:
-                minhashes = {doc.id: doc.minhash for doc in self.store.stored_docs()}
-                self._find_people_after(self._served(pending, set(), minhashes))
+                self._find_pending_people(pending, set(), self.store.stored_docs())
+
+    def _find_pending_people(
+        self, pending: list[str], done: set[str], stored: list[StoredDoc]
+    ) -> None:
+        """Find the people of the served articles of ``pending`` (but ``done``)."""
+        minhashes = {doc.id: doc.minhash for doc in stored}
+        self._find_people_after(self._served(pending, done, minhashes))
 
     def _people(self, extracted: list[tuple[RawArticle, Extracted]]) -> Iterator[list[str]]:
         """People given in a record are taken as mentions; the rest run through NER."""
