@@ -13,9 +13,11 @@ engine, and the service shapes ``Results`` of ``Hit``\ s as the API shows them.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 ARTICLE_FIELDS = ("id", "title", "date", "people", "body", "url", "source")
 
@@ -67,6 +69,7 @@ class SearchRequest:
     highlight: bool = True
     suggest: bool = True
     expand: bool = False
+    recency_days: float | None = None
 
 
 # The tree of ``q``: ``search.query.language`` parses it, each engine compiles it.
@@ -126,6 +129,60 @@ Node = Word | Phrase | Pattern | DateRange | Every | And | Or | Not
 
 
 @dataclass(frozen=True)
+class Recency:
+    """``recency=<half-life>``, defined once for every engine (docs/api.md, "Recency").
+
+    An article's score is its text score plus a recency part: ``SHARE`` of the
+    query's best text score, halved for every half-life of the article's age. Ages
+    count from the newest article's date (today at most), so an archive's newest
+    stories count as new; an undated article has no recency part. Being added,
+    the recency part orders articles that match alike, newest first, while an
+    article that matches far better than a new one stays above it.
+    """
+
+    half_life_days: float
+    SHARE: ClassVar[float] = 0.5
+    # Beyond this many half-lives the recency part is under a thousandth: none.
+    HORIZON: ClassVar[int] = 10
+
+    def origin(self, newest: str | None, today: dt.date | None = None) -> dt.date:
+        """The day ages count from: the newest article's, today's at most."""
+        today = today or dt.date.today()
+        newest_day = _day(newest)
+        return min(newest_day, today) if newest_day else today
+
+    def decay(self, day: str | None, origin: dt.date) -> float:
+        """The recency part of an article of ``day`` relative to the best score (0 to 1)."""
+        when = _day(day)
+        if when is None:
+            return 0.0
+        return 2.0 ** (-max((origin - when).days, 0) / self.half_life_days)
+
+    def days(self, origin: dt.date, oldest: str, newest: str) -> Iterator[tuple[str, float]]:
+        """Each day from ``oldest`` to ``newest`` with a recency part, and that part."""
+        first, last = _day(oldest), _day(newest)
+        if first is None or last is None:
+            return
+        horizon = dt.timedelta(days=min(int(self.HORIZON * self.half_life_days), 10**6))
+        day = max(first, origin - horizon)
+        while day <= last:
+            yield day.isoformat(), self.decay(day.isoformat(), origin)
+            day += dt.timedelta(days=1)
+
+    def boost(self, best: float) -> float:
+        """What a recency part of 1 adds to a score when the best match scored ``best``."""
+        return self.SHARE * best
+
+
+def _day(text: str | None) -> dt.date | None:
+    """A YYYY-MM-DD date, or None for none (or one that is not a day)."""
+    try:
+        return dt.date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
 class EngineQuery:
     """What an engine is asked to match.
 
@@ -134,7 +191,8 @@ class EngineQuery:
     ``offset`` and ``limit`` are the window of matches to return; ``facets`` are
     counted over all matches, and ``collapse`` counts and returns one article a
     story; ``feedback`` adds the best hits' own words to the score
-    (docs/relevance.md) without matching more.
+    (docs/relevance.md) without matching more; ``recency`` adds each article's
+    recency part (with relevance order only).
     """
 
     tree: Node = Every()
@@ -147,6 +205,7 @@ class EngineQuery:
     facets: tuple[str, ...] = ()
     collapse: bool = False
     feedback: bool = False
+    recency: Recency | None = None
 
     @property
     def everything(self) -> bool:

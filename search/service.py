@@ -29,7 +29,16 @@ from search.deadline import Deadline
 from search.engines.base import Reader
 from search.errors import IndexUnavailable, NotFound, SearchTimeout
 from search.highlight import snippets, whole
-from search.model import Article, EngineQuery, Every, Hit, Match, Results, SearchRequest
+from search.model import (
+    Article,
+    EngineQuery,
+    Every,
+    Hit,
+    Match,
+    Recency,
+    Results,
+    SearchRequest,
+)
 from search.query import language as ql
 from search.query.synonyms import Synonyms, SynonymStore
 from search.stores.base import Served, Store
@@ -287,17 +296,20 @@ def engine_query(request: SearchRequest, synonyms: Synonyms | None = None) -> En
     tree = ql.parse(request.q) if request.match == "all" else ql.plain(request.q)
     if synonyms:
         tree = synonyms.expand(tree)
+    newest_first = _date_order(request, isinstance(tree, Every))
+    recency = Recency(request.recency_days) if request.recency_days else None
     return EngineQuery(
         tree=tree,
         people=request.people,
         date_from=request.date_from,
         date_to=request.date_to,
-        newest_first=_date_order(request, isinstance(tree, Every)),
+        newest_first=newest_first,
         offset=(request.page - 1) * request.per_page,
         limit=request.per_page,
         facets=request.facets,
         collapse=request.collapse,
         feedback=request.expand,
+        recency=recency if newest_first is None else None,
     )
 
 

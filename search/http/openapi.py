@@ -44,6 +44,12 @@ SEARCH_PARAMETERS = [
            "(pseudo-relevance feedback); q is then read as plain words, with no syntax, "
            "and a long question loses its stop words. Plain words joined by OR are the "
            "same bag of words."),
+    _param("recency", {"type": "string", "pattern": params.HALF_LIFE.pattern},
+           "A half-life (30d, 2w, 6m, 1y; sort=relevance only): newer articles rank "
+           "higher. Each score gains a recency part, up to half the best match's score, "
+           "halved for every half-life of the article's age counted from the newest "
+           "article; undated articles gain none, so the text match still decides "
+           "between articles of a similar age."),
 ]  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {

@@ -21,7 +21,10 @@ FACETS = ("people", "month", "year")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 PARAMETERS = (
     "q", "people", "from", "to", "sort", "page", "per_page", "facets", "collapse", "match",
+    "recency",
 )  # fmt: skip
+HALF_LIFE = re.compile(r"^([1-9][0-9]{0,3})([dwmy])$")
+UNIT_DAYS = {"d": 1.0, "w": 7.0, "m": 365.25 / 12, "y": 365.25}
 # The search page sets its own page size and facets.
 PAGE_PARAMETERS = tuple(p for p in PARAMETERS if p not in ("per_page", "facets"))
 
@@ -57,6 +60,9 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
         if name not in FACETS:
             raise InvalidParameter("facets", f"unknown facet {name!r}; use {', '.join(FACETS)}")
     people = tuple(p.strip() for p in param_values(params, "people") if p.strip())
+    recency = _half_life_param(params, "recency")
+    if recency is not None and sort != "relevance":
+        raise InvalidParameter("recency", "applies to sort=relevance only")
     return SearchRequest(
         q=CONTROL.sub(" ", q).strip(),
         people=people,
@@ -72,6 +78,7 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
         # articles about it: bag-of-words searches get pseudo-relevance feedback
         # (measured in the docs/relevance.md).
         expand=match == "any",
+        recency_days=recency,
     )
 
 
@@ -136,3 +143,14 @@ def _date_param(params: Mapping[str, str | Sequence[str]], name: str) -> str | N
     if not is_iso_date(raw):
         raise InvalidParameter(name, f"must be a date YYYY-MM-DD, got {raw[:40]!r}")
     return raw
+
+
+def _half_life_param(params: Mapping[str, str | Sequence[str]], name: str) -> float | None:
+    """A half-life such as ``30d``, ``2w``, ``6m`` or ``1y``, in days."""
+    raw = _single(params, name)
+    if not raw:
+        return None
+    found = HALF_LIFE.fullmatch(raw)
+    if found is None:
+        raise InvalidParameter(name, f"a half-life such as 30d, 2w, 6m or 1y, got {raw[:40]!r}")
+    return int(found[1]) * UNIT_DAYS[found[2]]

@@ -229,6 +229,7 @@ def test_operational_endpoints(client: Server, engine: str) -> None:
         ("/search", {"per_page": "500"}, 400, "invalid_parameter"),
         ("/search", {"from": "2026-13-01"}, 400, "invalid_parameter"),
         ("/search", {"pgae": "2"}, 400, "invalid_parameter"),
+        ("/search", {"recency": "soon"}, 400, "invalid_parameter"),
         ("/search", {"q": '"open'}, 400, "invalid_query"),
         ("/search", {"q": "date:[2026 TO x]"}, 400, "invalid_query"),
         ("/documents/missing", {}, 404, "not_found"),
@@ -334,3 +335,16 @@ def test_any_query_gets_200_or_a_4xx_json_error(client: Server, q: str) -> None:
     for hit in body["hits"]:
         for fragment in [hit["highlights"]["title"], *hit["highlights"]["body"]]:
             assert SAFE.match(fragment)
+
+
+def test_recency_adds_a_recency_part_to_the_newest_articles(client: Server) -> None:
+    plain = search(client, q="Paris", per_page=20)
+    recent = search(client, q="Paris", per_page=20, recency="30d")
+    assert recent["total"] == plain["total"]
+    before = {hit["id"]: hit for hit in plain["hits"]}
+    after = {hit["id"]: hit for hit in recent["hits"]}
+    assert set(after) == set(before)
+    newest = max((hit for hit in plain["hits"] if hit["date"]), key=lambda hit: hit["date"])
+    assert after[newest["id"]]["score"] > newest["score"]
+    assert all(after[i]["score"] >= before[i]["score"] for i in after)
+    assert recent["hits"][0]["id"] == newest["id"]

@@ -17,6 +17,9 @@ REQUESTS = [
     ({"from": "2026-01-01", "to": "2026-01-31", "sort": "-date"}, SearchRequest(date_from="2026-01-01", date_to="2026-01-31", sort="-date")),
     ({"facets": "people,month", "collapse": "true"}, SearchRequest(facets=("people", "month"), collapse=True)),
     ({"match": "any"}, SearchRequest(match="any", expand=True)),
+    ({"recency": "30d"}, SearchRequest(recency_days=30.0)),
+    ({"recency": "2w"}, SearchRequest(recency_days=14.0)),
+    ({"recency": "1y"}, SearchRequest(recency_days=365.25)),
 ]  # fmt: skip
 
 
@@ -39,6 +42,14 @@ BAD_PARAMETERS = [
     ({"q": "x" * 5000}, "q"),
     ({"q": ["a", "b"]}, "q"),
     ({"match": "some"}, "match"),
+    ({"recency": "30"}, "recency"),
+    ({"recency": "0d"}, "recency"),
+    ({"recency": "-3d"}, "recency"),
+    ({"recency": "1.5d"}, "recency"),
+    ({"recency": "30 days"}, "recency"),
+    ({"recency": "30D"}, "recency"),
+    ({"recency": "10000y"}, "recency"),
+    ({"recency": "30d", "sort": "date"}, "recency"),
 ]
 
 

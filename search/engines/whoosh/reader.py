@@ -8,6 +8,7 @@ facet collectors, which score every match and re-read postings each time.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +21,7 @@ from whoosh import query as wq
 from search.deadline import Deadline
 from search.engines.whoosh.parse import QueryBuilder, positive_terms
 from search.engines.whoosh.schema import analyzed, from_stored
-from search.model import Article, EngineQuery, Match, Matches, StoredDoc
+from search.model import Article, EngineQuery, Match, Matches, Recency, StoredDoc
 from search.suggestions import SPELLING_EDITS, SPELLINGS
 
 SIMILAR_TERMS = 20
@@ -68,6 +69,41 @@ class ExactTopCollector(collectors.TopCollector):
         return key
 
 
+class RecencyCollector(ExactTopCollector):
+    """Top N by text score plus recency part (``Recency``), counting every match.
+
+    The recency part is scaled by the best text score, known only once every match
+    is scored, so each match's score is kept and the top N chosen at the end.
+    """
+
+    def __init__(self, limit: int, recency: Recency, parts: list[float]) -> None:
+        super().__init__(limit)
+        self.recency = recency
+        self.parts = parts
+        self.scores: dict[int, float] = {}
+
+    def prepare(self, top_searcher: Any, q: Any, context: Any) -> None:
+        super().prepare(top_searcher, q, context)
+        self.scores = {}
+
+    def _collect(self, global_docnum: int, score: float) -> Any:
+        self.total += 1
+        self.scores[global_docnum] = score
+        return 0 - global_docnum
+
+    def remove(self, global_docnum: int) -> None:
+        self.scores.pop(global_docnum, None)
+
+    def results(self) -> Any:
+        boost = self.recency.boost(max(self.scores.values(), default=0.0))
+        parts = self.parts
+        top = heapq.nlargest(
+            self.limit,
+            ((score + boost * parts[docnum], -docnum) for docnum, score in self.scores.items()),
+        )
+        return self._results([(score, -negated) for score, negated in top])
+
+
 class FacetTable:
     """Each document's facet values, read once per searcher, to count any set of matches.
 
@@ -75,12 +111,12 @@ class FacetTable:
     field's postings on every search; here ``people`` comes from one pass over its
     postings and ``month``/``year`` from their columns, segment by segment (a
     segment with no dated article has no such column), kept until the searcher
-    changes.
+    changes; each document's recency part for a half-life likewise.
     """
 
     def __init__(self, reader: Any) -> None:
         self.reader = reader
-        self._values: dict[str, Any] = {}
+        self._values: dict[str | Recency, Any] = {}
 
     def _people(self) -> dict[int, list[str]]:
         by_doc: dict[int, list[str]] = defaultdict(list)
@@ -97,10 +133,24 @@ class FacetTable:
             values.extend(leaf.column_reader(name) if has else [""] * leaf.doc_count_all())
         return values
 
-    def counts(self, name: str, docnums: Iterable[int]) -> Counter[str]:
+    def recency_parts(self, recency: Recency) -> list[float]:
+        """Each document's recency part, by document number, from the days' parts."""
+        if recency not in self._values:
+            dates = self.values("date")
+            days = sorted({day for day in dates if day})
+            by_day = dict(recency.days(recency.origin(days[-1]), days[0], days[-1])) if days else {}
+            self._values[recency] = [by_day.get(day, 0.0) for day in dates]
+        parts: list[float] = self._values[recency]
+        return parts
+
+    def values(self, name: str) -> Any:
+        """``name``'s values by document number (people: a dict of lists)."""
         if name not in self._values:
             self._values[name] = self._people() if name == "people" else self._column(name)
-        values = self._values[name]
+        return self._values[name]
+
+    def counts(self, name: str, docnums: Iterable[int]) -> Counter[str]:
+        values = self.values(name)
         if name == "people":
             return Counter(person for docnum in docnums for person in values.get(docnum, ()))
         return Counter(values[docnum] for docnum in docnums)
@@ -185,6 +235,8 @@ class WhooshReader:
         base: Any
         if query.newest_first is not None:
             base = collectors.SortingCollector("date", limit=limit, reverse=query.newest_first)
+        elif query.recency is not None:
+            base = RecencyCollector(limit, query.recency, self.facets.recency_parts(query.recency))
         elif limit >= self.searcher.doc_count():
             base = collectors.UnlimitedCollector()
         else:

@@ -136,7 +136,6 @@ class ClusterReader(XapianReader):
         self.commit = 0
         self._handles: list[xapian.Database] = []  # each shard's, as in ``db``
         self.db = xapian.Database()
-        self._people = None
         self._connect()
 
     def _connect(self) -> None:
@@ -171,7 +170,7 @@ class ClusterReader(XapianReader):
         self.db, self.states, self.missing = combined, states, missing
         self.commit = _newest(states)
         self._handles = handles
-        self._people = None  # document numbers may differ on another replica
+        self._forget()
         # The probe read each replica's format; the slots used are those every shard has.
         self.format = min((state.format for state in self._served_states()), default=0)
         for lost, replica in sorted(before - self._serving(), key=str):
