@@ -1,7 +1,8 @@
 """The project's ranking beside plain BM25 peers, on every judged collection, in one run
 (and, with ``--people``, its people against CoNLL-2003's gold persons).
 
-For each collection of ../shared/data with judgements, the project indexes it with
+For each collection of ../shared/data with judgements (and, with ``--untitled``, each
+again with its titles withheld, as most scrapes arrive), the project indexes it with
 each engine and answers every question through the ``/search`` code path twice
 (``match=any``, and the words joined by ``OR``); the peers of ``peers.py`` rank the
 same text. It prints nDCG@10, MAP, Recall@100 and MRR@10 per system, then a
@@ -21,14 +22,15 @@ from provenance import provenance
 
 from search.engines import ENGINES
 from search.eval.people import evaluate_people
-from search.eval.ranking import LOADERS, rankings, score, table
+from search.eval.ranking import LOADERS, Collection, rankings, score, table, untitled
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
-def evaluate_collection(name: str, engines: list[str], peers: list[str]) -> dict[str, dict]:
+def evaluate_collection(
+    collection: Collection, engines: list[str], peers: list[str]
+) -> dict[str, dict]:
     """Scores per system (``engine/any``, ``engine/or``, peers by name) on one collection."""
-    collection = LOADERS[name](SHARED / "data" / name)
     scores: dict[str, dict[str, float]] = {}
     for engine in engines:
         for form, ranking in rankings(collection, engine=engine).items():
@@ -75,6 +77,11 @@ def main() -> int:
     parser.add_argument("--peer", action="append", choices=sorted(PEERS))
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument(
+        "--untitled",
+        action="store_true",
+        help="also rank each collection with its titles withheld, as untitled scrapes come",
+    )
+    parser.add_argument(
         "--people",
         action="store_true",
         help="score people instead: document-level persons on CoNLL-2003 (development set)",
@@ -86,10 +93,13 @@ def main() -> int:
     engines = args.engine or list(ENGINES)
     results = {}
     for name in args.collection or sorted(LOADERS):
-        started = time.monotonic()
-        results[name] = evaluate_collection(name, engines, args.peer or list(PEERS))
-        print(f"{name} ({time.monotonic() - started:.0f}s)")
-        print(table("", results[name]) + "\n", flush=True)
+        titled = LOADERS[name](SHARED / "data" / name)
+        for collection in (titled, untitled(titled)) if args.untitled else (titled,):
+            started = time.monotonic()
+            scores = evaluate_collection(collection, engines, args.peer or list(PEERS))
+            results[collection.name] = scores
+            print(f"{collection.name} ({time.monotonic() - started:.0f}s)")
+            print(table("", scores) + "\n", flush=True)
     print("nDCG@10 beside the best peer of the same run")
     print(summary(results, engines))
     if args.json:

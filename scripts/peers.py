@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import tempfile
 from collections.abc import Callable
 
 from search.eval.ranking import DEPTH, Collection, Ranking
@@ -108,22 +109,26 @@ def fts5_peer(collection: Collection) -> Ranking:
 def whoosh_peer(collection: Collection) -> Ranking:
     from whoosh import fields, qparser
     from whoosh.analysis import StemmingAnalyzer
-    from whoosh.filedb.filestore import RamStorage
+    from whoosh.index import create_in
 
     ids, texts = _texts(collection)
     schema = fields.Schema(n=fields.STORED, text=fields.TEXT(analyzer=StemmingAnalyzer()))
-    index = RamStorage().create_index(schema)
-    with index.writer() as writer:
-        for number, text in enumerate(texts):
-            writer.add_document(n=number, text=text)
-    parser = qparser.QueryParser("text", schema, group=qparser.OrGroup)
-    with index.searcher() as searcher:
-        return _per_question(
-            collection,
-            lambda words: [
-                ids[hit["n"]] for hit in searcher.search(parser.parse(" ".join(words)), limit=DEPTH)
-            ],
-        )
+    # On disk in a folder of its own: an index in RAM writes its postings through
+    # $TMPDIR/MAIN.tmp, which another process doing the same deletes under it.
+    with tempfile.TemporaryDirectory() as folder:
+        index = create_in(folder, schema)
+        with index.writer() as writer:
+            for number, text in enumerate(texts):
+                writer.add_document(n=number, text=text)
+        parser = qparser.QueryParser("text", schema, group=qparser.OrGroup)
+        with index.searcher() as searcher:
+            return _per_question(
+                collection,
+                lambda words: [
+                    ids[hit["n"]]
+                    for hit in searcher.search(parser.parse(" ".join(words)), limit=DEPTH)
+                ],
+            )
 
 
 PEERS: dict[str, Peer] = {

@@ -265,6 +265,7 @@ class Indexer:
                     source=text.source,
                     path=raw.path,
                     content_hash=raw.content_hash,
+                    title_derived=text.title_derived,
                 )
             )
             progress.update(done, total)

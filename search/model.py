@@ -36,6 +36,9 @@ class Article:
     story: str = ""
     path: str = ""
     content_hash: str = ""
+    # A title made from the lead sentence of an article without a headline: shown,
+    # searchable with ``title:``, but not weighted as a headline (docs/relevance.md).
+    title_derived: bool = False
 
     def public(self) -> dict[str, Any]:
         """The fields the API shows for a whole document."""

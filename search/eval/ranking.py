@@ -119,6 +119,15 @@ def load_cacm(folder: Path) -> Collection:
     return Collection("cacm", documents, queries, qrels)
 
 
+def untitled(collection: Collection) -> Collection:
+    """The collection as most scrapes arrive: without titles (a record that had only a
+    title keeps its text as its body), so the indexer derives each title itself."""
+    documents = {
+        doc_id: ("", body or title) for doc_id, (title, body) in collection.documents.items()
+    }
+    return replace(collection, name=f"{collection.name}-untitled", documents=documents)
+
+
 LOADERS: dict[str, Callable[[Path], Collection]] = {
     "cranfield": load_cranfield,
     "cacm": load_cacm,

@@ -82,6 +82,7 @@ class Extracted:
     date: str | None
     url: str | None
     source: str | None
+    title_derived: bool = False
 
 
 def paragraphs(text: str) -> list[str]:
@@ -211,15 +212,16 @@ def _date_from_lines(paras: list[str]) -> str | None:
     return None
 
 
-def split_title(paras: list[str], given: str | None) -> tuple[str, list[str]]:
-    """The title, and the body paragraphs once the title is taken out."""
+def split_title(paras: list[str], given: str | None) -> tuple[str, list[str], bool]:
+    """The title, the body paragraphs once the title is taken out, and whether the
+    title is derived from the lead sentence (the article had no headline)."""
     if given:
         # The body repeats the headline first; a body that is only the headline stays.
         body = paras[1:] if len(paras) > 1 and paras[0] == given else paras
-        return given, body
+        return given, body, False
     if len(paras) > 1 and looks_like_headline(paras[0]):
-        return paras[0], paras[1:]
-    return derive_title("\n".join(paras)), paras
+        return paras[0], paras[1:], False
+    return derive_title("\n".join(paras)), paras, True
 
 
 def extract(raw: RawArticle, chrome: AbstractSet[str] = frozenset()) -> Extracted:
@@ -247,7 +249,7 @@ def extract(raw: RawArticle, chrome: AbstractSet[str] = frozenset()) -> Extracte
         )
     paras, header_date = clean_paragraphs(text, chrome)
     title_given = _text_field(fields.get("title")) or _text_field(meta.get("title"))
-    title, body_paras = split_title(paras, title_given)
+    title, body_paras, title_derived = split_title(paras, title_given)
     body = "\n\n".join(body_paras)
     if not body:
         raise ArticleError("no article text left after removing boilerplate")
@@ -263,6 +265,7 @@ def extract(raw: RawArticle, chrome: AbstractSet[str] = frozenset()) -> Extracte
         date=date,
         url=_text_field(fields.get("url")) or _text_field(meta.get("url")),
         source=_text_field(fields.get("source")) or _text_field(meta.get("sitename")),
+        title_derived=title_derived,
     )
 
 

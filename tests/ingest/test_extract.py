@@ -65,6 +65,7 @@ def test_sample_a_title_date_and_body() -> None:
         "Britain signs historic deal to deploy troops inside Ukraine – with Trump’s blessing"
     )
     assert extracted.date is None
+    assert not extracted.title_derived  # the headline line of the scrape
     for chrome in CHROME_A:
         assert chrome not in extracted.body
     kept = [p for p in article_paragraphs(SAMPLE_A, CHROME_A) if p != extracted.title]
@@ -81,6 +82,7 @@ def test_sample_b_derived_title_date_and_body() -> None:
         "ground in Ukraine…"
     )
     assert extracted.date == "2026-01-06"
+    assert extracted.title_derived
     for chrome in CHROME_B:
         assert chrome not in extracted.body
     kept = article_paragraphs(SAMPLE_B, CHROME_B)

@@ -107,6 +107,7 @@ def build_schema() -> Schema:
         path=ID(stored=True),
         content_hash=STORED,
         minhash=STORED,
+        title_derived=STORED,
     )
 
 
@@ -117,7 +118,11 @@ def to_fields(article: Article, minhash: bytes) -> dict[str, Any]:
         "title": article.title,
         "body": article.body,
         "people": "\n".join(article.people),
-        "text": "\n".join([article.title] * TITLE_REPEATS + [article.body, *article.people]),
+        # A title derived from the lead sentence adds no words of its own.
+        "text": "\n".join(
+            [article.title] * (0 if article.title_derived else TITLE_REPEATS)
+            + [article.body, *article.people]
+        ),
         "people_exact": ",".join(article.people),
         "people_list": list(article.people),
         "url": article.url,
@@ -126,6 +131,7 @@ def to_fields(article: Article, minhash: bytes) -> dict[str, Any]:
         "path": article.path,
         "content_hash": article.content_hash,
         "minhash": minhash,
+        "title_derived": article.title_derived,
     }
     if article.date:
         fields.update(date=article.date, month=article.date[:7], year=article.date[:4])
@@ -145,4 +151,5 @@ def from_stored(stored: dict[str, Any]) -> Article:
         story=stored.get("story", ""),
         path=stored.get("path", ""),
         content_hash=stored.get("content_hash", ""),
+        title_derived=bool(stored.get("title_derived", False)),
     )

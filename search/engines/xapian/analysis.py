@@ -48,7 +48,7 @@ PEOPLE_SEPARATOR = "\x1f"
 # Written into each database's metadata; an index of an older format is served as
 # it is (the reader does without the slots it lacks) and rebuilt in full by the
 # next reindex.
-FORMAT_KEY, FORMAT = "search.format", 6
+FORMAT_KEY, FORMAT = "search.format", 7
 PEOPLE_SLOT_SINCE, STORED_SLOT_SINCE = 3, 4
 _STEM = xapian.Stem("english")
 

@@ -34,15 +34,18 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
     ``people:``), and all of them also go, stemmed, into the unprefixed terms with
     the field's weight as the within-document frequency: BM25F's weighted sum of
     field frequencies, so a title word counts twice and one document length
-    normalises all fields together.
+    normalises all fields together. A title derived from the lead sentence is not
+    a headline: its words are in the body already, and it adds none of its own.
     """
     doc = xapian.Document()
     position = 0
     for field in ("title", "body"):
         terms = a.text_terms(getattr(article, field))
+        weighted = field != "title" or not article.title_derived
         for field_position, term in enumerate(terms, 1):
             doc.add_posting(a.PREFIXES[field] + term, field_position)
-            doc.add_posting(term, position + field_position, a.ALL_TEXT_WDF[field])
+            if weighted:
+                doc.add_posting(term, position + field_position, a.ALL_TEXT_WDF[field])
         position += len(terms) + a.FIELD_GAP
     people_position = 0
     for name in article.people:
@@ -80,6 +83,7 @@ def _stored(article: Article) -> dict[str, Any]:
         "story": article.story_key,
         "path": article.path,
         "content_hash": article.content_hash,
+        "title_derived": article.title_derived,
     }
 
 
