@@ -148,7 +148,12 @@ class InvalidShards(ReindexError):
 
 
 class ReplicasMissed(ReindexError):
-    """A sharded reindex could not write some replicas; they are not served until a
-    full rebuild writes them."""
+    """A sharded write could not write some replicas; they are not served until they
+    catch up from a peer (or a full rebuild writes them). ``unwritten`` are the
+    shards it wrote no replica of: what it wrote there is nowhere."""
 
     code = "replicas_missed"
+
+    def __init__(self, message: str, unwritten: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.unwritten = unwritten

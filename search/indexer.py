@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from search import phases
-from search.errors import ArticleError, ReindexError
+from search.errors import ArticleError, ReindexError, ReplicasMissed
 from search.ingest.extract import Extracted, extract, recurring_paragraphs
 from search.ingest.names import Canon, canonical_people
 from search.ingest.people import PersonFinder
@@ -46,6 +47,8 @@ from search.ingest.sources import (
 from search.ingest.stories import StoryIndex, signature
 from search.model import Article, IndexDoc, Skipped, StoredDoc, Summary
 from search.stores.base import Store
+
+log = logging.getLogger(__name__)
 
 
 class Progress(Protocol):
@@ -317,7 +320,7 @@ class Indexer:
             if served:
                 # Every id of the batch goes, then its new records come: a store
                 # replaces an article by deleting it in the same commit.
-                self.store.apply(list(last), documents)
+                self._apply_anywhere(list(last), documents)
             else:
                 self.store.build(documents, engine, self.jobs, deferred)
             phases.reached("committed")
@@ -326,6 +329,20 @@ class Indexer:
             if waiting:
                 self._find_people_after(waiting)
         return len(batch)
+
+    def _apply_anywhere(self, delete_ids: list[str], documents: list[IndexDoc]) -> None:
+        """``store.apply``, done once every shard has a replica that took it: the
+        replicas that missed it catch up from those (``Store.catch_up``).
+
+        Raises:
+            ReplicasMissed: a shard has no replica that took it.
+        """
+        try:
+            self.store.apply(delete_ids, documents)
+        except ReplicasMissed as exc:
+            if exc.unwritten:
+                raise
+            log.warning("%s", exc)
 
     def resume_people(self) -> None:
         """Find the people still to find of served articles, where a run or a writer

@@ -9,7 +9,8 @@ batch is marked applied only after its commit, so a writer killed anywhere
 applies it again (pushes are upserts) when it starts. Pushed articles are
 searchable once a batch commits (the workers look for a new commit every
 ``SEARCH_REFRESH_INTERVAL_S``); their people are found after, as for a first
-build (``people_pending``).
+build (``people_pending``). When idle, it brings a cluster's replicas that were
+down while it wrote up to their shard (``Store.catch_up``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import os
 import signal
 import threading
+import time
 
 from search.children import die_with_parent
 from search.config import Settings
@@ -33,6 +35,9 @@ BATCH = 1000
 POLL_S = 0.05
 # After a failed batch (the disk, a replica), the writer waits this long and tries again.
 RETRY_S = 1.0
+# How often an idle writer brings replicas that missed writes up to their shard (a
+# probe of every replica); a batch written catches them up first anyway.
+CATCH_UP_S = 2.0
 log = logging.getLogger("search.writer")
 
 
@@ -40,15 +45,24 @@ def run(settings: Settings, stop: threading.Event) -> None:
     """Find the people a killed run or writer left to find, then apply the log
     until ``stop`` is set."""
     pushes = PushLog(settings.index_dir)
-    indexer = Indexer(open_store(settings), engine=settings.engine, pushes=pushes)
+    store = open_store(settings)
+    indexer = Indexer(store, engine=settings.engine, pushes=pushes)
     resumed = False
+    caught_up_at, behind = 0.0, list[str]()
     while not stop.is_set():
         try:
             if not resumed:  # people a killed run or writer left to find
                 indexer.resume_people()
                 resumed = True
-            if indexer.apply_pushes(BATCH) == 0:
-                stop.wait(POLL_S)
+            if indexer.apply_pushes(BATCH) > 0:
+                continue
+            if time.monotonic() - caught_up_at >= CATCH_UP_S:
+                caught_up_at = time.monotonic()
+                still = store.catch_up()
+                if still and still != behind:
+                    log.warning("replicas behind: %s", "; ".join(still))
+                behind = still
+            stop.wait(POLL_S)
         except (SearchServiceError, OSError) as exc:
             log.error("the writer could not apply pushed articles (retrying): %s", exc)
             stop.wait(RETRY_S)

@@ -79,9 +79,20 @@ class Cluster(Protocol):
 
     def write(
         self, delete_ids: Iterable[str], articles: Iterable[IndexDoc], full: bool
-    ) -> list[str]:
-        """Write one run to every replica that can take it; returns what could not be
-        written (each a replica and the reason), which then is not served."""
+    ) -> list[tuple[int, str]]:
+        """Write one run to every replica that can take it (an incremental run first
+        catches up stale replicas, as ``catch_up``); returns what could not be
+        written (each its shard, and the replica and the reason), which then is not
+        served."""
+        ...
+
+    def catch_up(self) -> list[str]:
+        """Copy into each replica that missed runs what its shard's newest replica
+        holds; returns what could not be (each a replica and the reason)."""
+        ...
+
+    def can_catch_up(self) -> bool:
+        """Whether ``catch_up`` has a replica to copy into (a probe, no write)."""
         ...
 
 

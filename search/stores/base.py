@@ -108,6 +108,12 @@ class Store(Protocol):
         """
         ...
 
+    def catch_up(self) -> list[str]:
+        """Bring copies of the index that missed writes (a cluster's replicas that
+        were down) up to the rest, under the writer's lock unless another writer
+        holds it; what could not be."""
+        ...
+
     def skipped_files(self) -> SkippedFiles:
         """The files the served index's runs skipped whole."""
         ...

@@ -199,6 +199,9 @@ class LocalStore:
         name = self.current_name()
         return None if name is None else self.root / name / SKIPPED
 
+    def catch_up(self) -> list[str]:
+        return []  # one copy on one disk: nothing to catch up
+
     def skipped_files(self) -> SkippedFiles:
         return read_skipped(self._skipped_path())
 

@@ -11,13 +11,15 @@ generation.
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from search import engines
 from search.engines.base import Cluster, Engine, Failover, Reader
-from search.errors import ReindexError, ReplicasMissed
+from search.errors import LockHeld, ReindexError, ReplicasMissed
 from search.model import IndexDoc, StoredDoc
 from search.shards import Shards
 from search.stores.base import SkippedFiles
@@ -111,11 +113,25 @@ class ShardedStore:
     def _write(self, delete_ids: Iterable[str], articles: Iterable[IndexDoc], full: bool) -> None:
         missed = self.cluster.write(delete_ids, articles, full)
         if missed:
+            counts = Counter(shard for shard, _ in missed)
             raise ReplicasMissed(
                 "the other replicas were written, but not: "
-                + "; ".join(missed)
-                + ". They are not served until `search-reindex --full` rewrites them."
+                + "; ".join(reason for _, reason in missed)
+                + ". They are not served until they catch up (at the next write once"
+                " they answer) or `search-reindex --full` rewrites them.",
+                unwritten=tuple(
+                    sorted(s for s, n in counts.items() if n >= len(self.shards.replicas[s]))
+                ),
             )
+
+    def catch_up(self) -> list[str]:
+        """The lock is taken only when a replica can catch up, and not waited for:
+        a reindex holding it catches the replicas up as it writes."""
+        if not self.cluster.can_catch_up():
+            return []
+        with contextlib.suppress(LockHeld), self.writing():
+            return self.cluster.catch_up()
+        return []
 
     def skipped_files(self) -> SkippedFiles:
         return read_skipped(self.root / SKIPPED)

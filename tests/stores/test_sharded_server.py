@@ -165,3 +165,42 @@ def test_pushed_articles_reach_every_replica_of_their_shard(
         wait_for(lambda: found(server, "zanzibarite") == 50, 10, f"replicas {alive} alone")
         cluster.restart(0, dead)
         cluster.restart(1, dead)
+
+
+def test_a_replica_down_while_1000_articles_are_pushed_catches_up_and_answers_as_its_peer(
+    served: tuple[LocalCluster, Server, Indexer, Path],
+) -> None:
+    """One replica is down while 1,000 articles are pushed and one is deleted; back,
+    the idle writer catches it up from its peer (no ``--full``), and alone it gives
+    the answers its peer gave."""
+    from search.engines.xapian.cluster import replica_states
+    from search.keys import Keys
+    from tests.http.test_writes import article, call, found
+
+    cluster, server, indexer, _ = served
+    shards = cluster.shards
+    _, key = Keys(indexer.store.root).create("write")
+    cluster.kill(0, 1)
+    status, answer = call(server, "POST", "/documents?wait=true",
+                          [article(n) for n in range(1000)], key)  # fmt: skip
+    assert status == 200 and answer["searchable"] and not answer["errors"]
+    gone = next(f"pushed/{n}" for n in range(1000) if shards.shard_of(f"pushed/{n}") == 0)
+    assert call(server, "DELETE", f"/documents/{gone}?wait=true", key=key)[0] == 200
+    wait_for(lambda: found(server, "zanzibarite") == 999, 10, "every worker past the delete")
+
+    def commits() -> list[int | None]:
+        return [state.commit for state in replica_states(shards) if state.shard == 0]
+
+    assert commits()[1] is None  # down through every write
+    cluster.restart(0, 1)
+    wait_for(lambda: commits()[0] == commits()[1], 30, "the replica caught up")
+    asked = [{"q": "zanzibarite", "per_page": "100", "facets": "people,month"},
+             {"q": "harbour story", "page": "3"}, {"q": "", "sort": "date"}, {"q": "paris"}]  # fmt: skip
+    before = [server.get("/search", params)[1] for params in asked]
+    cluster.kill(0, 0)
+    wait_for(lambda: found(server, "zanzibarite") == 999, 10, "the caught-up replica alone")
+    after = [server.get("/search", params)[1] for params in asked]
+    for answer in before + after:
+        answer.pop("took_ms")
+    assert after == before
+    cluster.restart(0, 0)

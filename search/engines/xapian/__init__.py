@@ -67,5 +67,11 @@ class XapianCluster:
 
     def write(
         self, delete_ids: Iterable[str], articles: Iterable[IndexDoc], full: bool
-    ) -> list[str]:
+    ) -> list[tuple[int, str]]:
         return cluster.write(self.shards, delete_ids, articles, full)
+
+    def catch_up(self) -> list[str]:
+        return cluster.catch_up(self.shards)
+
+    def can_catch_up(self) -> bool:
+        return cluster.can_catch_up(self.shards)

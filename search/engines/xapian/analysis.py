@@ -41,9 +41,11 @@ DATE = "XD"
 # where the documents are, on a shard server too, and the reader splits the sets.
 # What an incremental reindex reads of every article (id, path, content hash, story,
 # MinHash) is one value too: a spy sends a shard's all in one answer, where reading
-# each document's data took a round trip per document.
+# each document's data took a round trip per document. On a cluster's replicas each
+# document carries the number of the run that wrote it (``RUN_SLOT``), so a replica
+# that missed runs copies from a peer only what they wrote.
 (DATE_SLOT, MONTH_SLOT, YEAR_SLOT, STORY_SLOT, ID_SLOT, DATE_ID_SLOT, PEOPLE_SLOT,
- STORED_SLOT) = range(8)  # fmt: skip
+ STORED_SLOT, RUN_SLOT) = range(9)  # fmt: skip
 PEOPLE_SEPARATOR = "\x1f"
 # Written into each database's metadata; an index of an older format is served as
 # it is (the reader does without the slots it lacks) and rebuilt in full by the

@@ -30,8 +30,8 @@ import xapian
 from search.deadline import Deadline
 from search.engines.base import Failover
 from search.engines.xapian import analysis as a
-from search.engines.xapian.reader import XapianReader
-from search.engines.xapian.writer import format_of, transaction
+from search.engines.xapian.reader import XapianReader, stored_records
+from search.engines.xapian.writer import article_of, format_of, stored_doc_of, transaction
 from search.errors import LockHeld, ShardUnavailable
 from search.model import Article, EngineQuery, IndexDoc, Match, Matches, StoredDoc
 from search.shards import Replica, Shards
@@ -305,8 +305,9 @@ def write(
     delete_ids: Iterable[str],
     articles: Iterable[IndexDoc],
     full: bool,
-) -> list[str]:
-    """Write one run into every replica that can take it; what could not be written.
+) -> list[tuple[int, str]]:
+    """Write one run into every replica that can take it; what could not be written
+    (each its shard, and the replica and the reason).
 
     A full run makes each replica hold exactly ``articles`` of its shard (stale
     replicas included, so they catch up); an incremental one deletes and adds in
@@ -317,19 +318,21 @@ def write(
     """
     states = replica_states(shards)
     newest = _newest(states)
+    behind = {} if full else _catch_up(states)
     per_shard: list[list[IndexDoc]] = [[] for _ in shards.replicas]
     for article, minhash in articles:
         per_shard[shards.shard_of(article.id)].append((article, minhash))
     deletions: list[list[str]] = [[] for _ in shards.replicas]
     for doc_id in delete_ids:
         deletions[shards.shard_of(doc_id)].append(doc_id)
-    missed, written = [], []
+    missed: list[tuple[int, str]] = []
+    written = []
     for state in states:
         where = f"{state.replica} (shard {state.shard})"
         if state.state == "down":
-            missed.append(f"{where}: {state.error}")
+            missed.append((state.shard, f"{where}: {state.error}"))
         elif not full and (state.commit or 0) < newest:
-            missed.append(f"{where}: stale, it missed an earlier run")
+            missed.append((state.shard, f"{where}: {behind.get(state.replica, 'stale')}"))
         else:
             try:
                 _write_replica(
@@ -340,12 +343,109 @@ def write(
             except xapian.DatabaseLockError as exc:
                 raise LockHeld(f"another reindex is writing {where}; wait for it") from exc
             except xapian.Error as exc:
-                missed.append(f"{where}: {_reason(exc)}")
+                missed.append((state.shard, f"{where}: {_reason(exc)}"))
     # Only now do replicas that missed this run count as stale.
     for replica in written:
         with contextlib.suppress(xapian.Error):
             _mark_complete(replica, newest + 1)
     return missed
+
+
+def catch_up(shards: Shards) -> list[str]:
+    """Bring each stale replica that answers up to its shard's newest run; what could
+    not be (each a replica and the reason)."""
+    states = replica_states(shards)
+    behind = _catch_up(states)
+    return [
+        f"{state.replica} (shard {state.shard}): {behind[state.replica]}"
+        for state in states
+        if state.replica in behind
+    ]
+
+
+def can_catch_up(shards: Shards) -> bool:
+    """Whether a replica that answers missed runs a peer of its shard holds."""
+    copies, _ = _plan(replica_states(shards))
+    return bool(copies)
+
+
+def _plan(
+    states: list[ReplicaState],
+) -> tuple[list[tuple[ReplicaState, ReplicaState]], dict[Replica, str]]:
+    """Each stale replica that answers, paired with a peer of its shard that holds the
+    newest run to copy from; and why the others cannot catch up so: a replica of an
+    older format, or a shard with no replica at the newest run, waits for a full
+    rebuild."""
+    newest = _newest(states)
+    copies, failed = [], {}
+    for shard in {state.shard for state in states}:
+        peers = [s for s in states if s.shard == shard and s.state != "down"]
+        source = next((s for s in peers if s.commit == newest and s.format == a.FORMAT), None)
+        for target in (s for s in peers if (s.commit or 0) < newest):
+            if source is None or target.format not in (a.FORMAT, 0):
+                failed[target.replica] = "stale, it needs a full rebuild to catch up"
+            else:
+                copies.append((source, target))
+    return copies, failed
+
+
+def _catch_up(states: list[ReplicaState]) -> dict[Replica, str]:
+    """Copy into each stale replica what it missed from its peer (``_plan``; the
+    ``states`` of those caught up then say so); why the others could not.
+
+    A replica that was down while runs were written missed them. Every document
+    carries the run that wrote it (``RUN_SLOT``), so the stale one takes from its
+    peer the documents written after its own last run, deletes those its peer no
+    longer has, and takes its peer's run numbers, in one transaction: it holds what
+    the peer holds, and never half of it.
+
+    Raises:
+        LockHeld: another reindex is writing a replica.
+    """
+    copies, failed = _plan(states)
+    for source, target in copies:
+        try:
+            _copy_missed(source, target)
+        except xapian.DatabaseLockError as exc:
+            where = f"{target.replica} (shard {target.shard})"
+            raise LockHeld(f"another reindex is writing {where}; wait for it") from exc
+        except xapian.Error as exc:
+            failed[target.replica] = f"stale, and could not catch up: {_reason(exc)}"
+            continue
+        target.commit, target.complete, target.format = source.commit, source.complete, a.FORMAT
+    return failed
+
+
+def _copy_missed(source: ReplicaState, target: ReplicaState) -> None:
+    """One transaction on ``target``: the documents ``source`` has had written since
+    ``target``'s last run, without those it no longer has, at its run numbers."""
+    theirs = _open(source.replica, WRITE_TIMEOUT_S)
+    try:
+        ours = _open(target.replica, WRITE_TIMEOUT_S, writable=True)
+        try:
+            enquire = xapian.Enquire(theirs)
+            enquire.set_weighting_scheme(xapian.BoolWeight())
+            since = xapian.sortable_serialise((target.commit or 0) + 1)
+            enquire.set_query(xapian.Query(xapian.Query.OP_VALUE_GE, a.RUN_SLOT, since))
+            written = [
+                (article_of(item.document.get_data())[0],
+                 stored_doc_of(item.document.get_value(a.STORED_SLOT)).minhash)
+                for item in enquire.get_mset(0, theirs.get_doccount())
+            ]  # fmt: skip
+            kept = {record.id for record in stored_records(theirs)}
+            gone = [record.id for record in stored_records(ours) if record.id not in kept]
+            metadata = {
+                a.FORMAT_KEY: str(a.FORMAT),
+                COMMIT_KEY: str(source.commit),
+                COMPLETE_KEY: str(source.complete),
+                BUILT_KEY: theirs.get_metadata(BUILT_KEY).decode("utf-8"),
+            }
+            transaction(ours, gone, written, metadata, run=source.commit)
+        finally:
+            with contextlib.suppress(xapian.Error):
+                ours.close()
+    finally:
+        theirs.close()
 
 
 def _mark_complete(replica: Replica, commit: int) -> None:
@@ -375,7 +475,7 @@ def _write_replica(
         metadata = {
             a.FORMAT_KEY: str(a.FORMAT), COMMIT_KEY: str(commit), BUILT_KEY: str(time.time()),
         }  # fmt: skip
-        transaction(db, deletions, articles, metadata)
+        transaction(db, deletions, articles, metadata, run=commit)
     finally:
         with contextlib.suppress(xapian.Error):
             db.close()

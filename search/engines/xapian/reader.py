@@ -108,12 +108,7 @@ class XapianReader:
         """Every article's record, from one match over ``STORED_SLOT`` (one answer a
         shard), or document by document from an index of an older format."""
         if self.format >= a.STORED_SLOT_SINCE:
-            enquire = xapian.Enquire(self.db)
-            enquire.set_query(xapian.Query.MatchAll)
-            spy = xapian.ValueCountMatchSpy(a.STORED_SLOT)
-            enquire.add_matchspy(spy)
-            enquire.get_mset(0, 0, self.db.get_doccount())
-            return [stored_doc_of(value.term) for value in spy.values()]
+            return stored_records(self.db)
         docs = []
         for item in self.db.postlist(""):
             article, minhash = article_of(self.db.get_document(item.docid).get_data())
@@ -334,6 +329,16 @@ class XapianReader:
             if edits <= SPELLING_EDITS:
                 near.append((edits, -int(item.termfreq), candidate))
         return [candidate for _, _, candidate in heapq.nsmallest(SPELLINGS, near)]
+
+
+def stored_records(db: xapian.Database) -> list[StoredDoc]:
+    """Every article's record, from one match over ``STORED_SLOT`` (one answer a shard)."""
+    enquire = xapian.Enquire(db)
+    enquire.set_query(xapian.Query.MatchAll)
+    spy = xapian.ValueCountMatchSpy(a.STORED_SLOT)
+    enquire.add_matchspy(spy)
+    enquire.get_mset(0, 0, db.get_doccount())
+    return [stored_doc_of(value.term) for value in spy.values()]
 
 
 def _page(

@@ -139,15 +139,20 @@ def transaction(
     delete_ids: Iterable[str],
     articles: Iterable[IndexDoc],
     metadata: dict[str, str] | None = None,
+    run: int | None = None,
 ) -> None:
     """Deletions, additions (or replacements) and metadata in one transaction on a
-    local or remote database: either all of them are committed, or none."""
+    local or remote database: either all of them are committed, or none. A cluster's
+    ``run`` number is stamped on each document written (``RUN_SLOT``)."""
     try:
         db.begin_transaction()
         for doc_id in delete_ids:
             db.delete_document(a.ID + doc_id)
         for article, minhash in articles:
-            db.replace_document(a.ID + article.id, document(article, minhash))
+            doc = document(article, minhash)
+            if run is not None:
+                doc.add_value(a.RUN_SLOT, xapian.sortable_serialise(run))
+            db.replace_document(a.ID + article.id, doc)
         for key, value in (metadata or {}).items():
             db.set_metadata(key, value)
         phases.reached("committing")
