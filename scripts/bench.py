@@ -147,6 +147,10 @@ def ours_in_process(settings: Settings, texts: list[str]) -> dict[str, dict[str,
                 lambda q: service.search(SearchRequest(q=q, suggest=False, highlight=False)),
                 texts,
             ),
+            # What a search box sends as a word is typed: its first three letters.
+            "ours, /suggest (3 letters typed)": latencies(
+                lambda q: service.suggest(q.split()[-1][:3] if q.split() else "", 8), texts
+            ),
             "ours, repeated query (result cache)": latencies(
                 lambda q: cached.search(SearchRequest(q=q, suggest=False)), texts
             ),

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from search.completions import Completion, complete
 from search.deadline import Deadline
 from search.engines.base import Reader
 from search.errors import IndexUnavailable, NotFound, SearchTimeout
@@ -229,6 +230,12 @@ class SearchService:
                 if len(view.cache) > self.cache_size:
                     view.cache.popitem(last=False)
             return results
+
+    def suggest(self, q: str, limit: int) -> list[Completion]:
+        """Completions of the last word of ``q`` (``search.completions``)."""
+        deadline = self._deadline()
+        with self._serving(deadline) as view:
+            return complete(view.reader, q, limit)
 
     def existing(self, ids: list[str]) -> set[str]:
         """Which of ``ids`` the served index holds (none before the first build)."""

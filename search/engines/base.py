@@ -16,15 +16,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from search.completions import Completer
 from search.deadline import Deadline
 from search.model import Article, EngineQuery, IndexDoc, Match, Matches, StoredDoc
 from search.shards import Shards
 from search.suggestions import Speller
 
 
-class Reader(Speller, Protocol):
+class Reader(Speller, Completer, Protocol):
     """A snapshot of one index, used by one request at a time; its vocabulary
-    (``Speller``) gives highlighting its word forms and the service its suggestion."""
+    (``Speller``) gives highlighting its word forms and the service its suggestion,
+    its completion keys (``Completer``) the completions of ``/suggest``."""
 
     def search(self, query: EngineQuery, deadline: Deadline) -> Matches:
         """Raises InvalidQuery for a tree that expands too far, SearchTimeout past ``deadline``."""

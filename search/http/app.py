@@ -30,6 +30,7 @@ from search.http.resources import (
     ReadyResource,
     SearchResource,
     StatsResource,
+    SuggestResource,
 )
 from search.http.writes import KeyResource, KeysResource, PushResource, SynonymsResource
 from search.ingest.pushes import PushLog
@@ -105,7 +106,7 @@ def create_app(
     middleware: list[Any] = [
         RequestIdMiddleware(),
         MetricsMiddleware(),
-        SecurityHeadersMiddleware(page.STYLE_HASH),
+        SecurityHeadersMiddleware(page.STYLE_HASH, page.SCRIPT_HASH),
     ]
     cors = cors_middleware(settings.cors_origins)
     if cors is not None:
@@ -119,6 +120,7 @@ def create_app(
     app.req_options.keep_blank_qs_values = False
     app.add_route("/", PageResource(service))
     app.add_route("/search", SearchResource(service))
+    app.add_route("/suggest", SuggestResource(service))
     app.add_route(
         "/documents",
         PushResource(

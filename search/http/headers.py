@@ -4,7 +4,8 @@ Browser apps on other origins may call the API when ``SEARCH_CORS_ORIGINS`` list
 them (falcon's own CORS middleware answers preflights; credentials are never
 allowed, so no origin list is ever a wildcard with credentials). Every answer says
 ``nosniff``; the page also sends a Content-Security-Policy that allows nothing but
-its own inline style (by hash: it has no script), and forbids framing. Searches and
+its own inline style and script (by hash) and calls to its own origin, and forbids
+framing. Searches and
 documents carry a weak ``ETag`` made of the served index's version and the request,
 so a client's ``If-None-Match`` gets a 304 without a search while nothing changed.
 """
@@ -25,19 +26,21 @@ PAGE_HEADERS = {
 EXPOSED = ("ETag", "X-Request-ID")
 
 
-def page_policy(style_hash: str) -> str:
-    """The page's Content-Security-Policy: its one inline style, forms to itself."""
+def page_policy(style_hash: str, script_hash: str) -> str:
+    """The page's Content-Security-Policy: its one inline style and its one inline
+    script, which may only call this origin; forms to itself."""
     return (
-        f"default-src 'none'; style-src '{style_hash}'; form-action 'self'; "
-        "base-uri 'none'; frame-ancestors 'none'"
+        f"default-src 'none'; style-src '{style_hash}'; script-src '{script_hash}'; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
 
 
 class SecurityHeadersMiddleware:
     """``nosniff`` on every answer; the page's policy on HTML answers."""
 
-    def __init__(self, style_hash: str) -> None:
-        self.page = {"Content-Security-Policy": page_policy(style_hash), **PAGE_HEADERS}
+    def __init__(self, style_hash: str, script_hash: str) -> None:
+        policy = page_policy(style_hash, script_hash)
+        self.page = {"Content-Security-Policy": policy, **PAGE_HEADERS}
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from search.completions import KINDS
+from search.completions import MAX_LIMIT as MAX_SUGGESTIONS
 from search.query import params
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -193,6 +195,18 @@ def _page() -> dict[str, Any]:
     return operation
 
 
+SUGGEST_PARAMETERS = [
+    _param("q", {"type": "string", "maxLength": params.MAX_Q_CHARS},
+           "What is typed so far; its last word is completed (nothing after a space)."),
+    _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS,
+                     "default": params.SUGGEST_LIMIT}, "Completions at most."),
+]  # fmt: skip
+SUGGESTIONS = {"type": "object", "required": ["query", "suggestions"], "properties": {
+    "query": {"type": "string"},
+    "suggestions": {"type": "array", "items": {
+        "type": "object", "required": ["text", "kind", "count"], "properties": {
+            "text": {"type": "string"}, "kind": {"type": "string", "enum": list(KINDS)},
+            "count": {"type": "integer", "description": "articles that have it"}}}}}}  # fmt: skip
 ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 OBJECT = {"type": "object"}
 KEY: list[dict[str, list[str]]] = [{"key": []}]
@@ -274,6 +288,14 @@ def document() -> dict[str, Any]:
         "paths": {
             "/search": _get(
                 "Search articles", results, 400, 503, parameters=SEARCH_PARAMETERS, etag=True
+            ),
+            "/suggest": _get(
+                "Completions for a search box: people and title words that start with "
+                "the last word of q, most articles first",
+                _json(SUGGESTIONS, '{"query": ..., "suggestions": [...]}'),
+                400,
+                503,
+                parameters=SUGGEST_PARAMETERS,
             ),
             "/documents/{id}": {
                 **_get(

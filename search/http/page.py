@@ -4,7 +4,8 @@ The page runs the very request ``/search`` would run with the same parameters (p
 the people and month facets) and renders the JSON shape ``/search`` returns, so it
 shows nothing the API does not. It needs no JavaScript: the query box is a GET form
 (Enter searches and the URL is the shareable search) and facets, the did-you-mean
-and paging are plain links. Jinja escapes every value; only the highlights, which
+and paging are plain links; its one small script only adds completions from
+``/suggest`` as the reader types. Jinja escapes every value; only the highlights, which
 ``search.highlight`` has escaped already with ``<mark>`` added, go in as markup.
 """
 
@@ -34,16 +35,17 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
-def _style_hash() -> str:
-    """The CSP source of the page's one inline style, so the policy allows it alone."""
+def _inline_hash(tag: str) -> str:
+    """The CSP source of the page's one inline ``tag`` (style, script), so that the
+    policy allows it alone."""
     source = _TEMPLATES.loader.get_source(_TEMPLATES, "page.html")[0]  # type: ignore[union-attr]
-    style = re.search(r"<style>(.*?)</style>", source, re.DOTALL)
-    assert style is not None, "page.html has its style inline"
-    digest = hashlib.sha256(style.group(1).encode("utf-8")).digest()
+    inline = re.search(rf"<{tag}>(.*?)</{tag}>", source, re.DOTALL)
+    assert inline is not None, f"page.html has its {tag} inline"
+    digest = hashlib.sha256(inline.group(1).encode("utf-8")).digest()
     return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
-STYLE_HASH = _style_hash()
+STYLE_HASH, SCRIPT_HASH = _inline_hash("style"), _inline_hash("script")
 
 
 def month_range(month: str) -> dict[str, str]:

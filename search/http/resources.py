@@ -16,7 +16,7 @@ from search.http import metrics, openapi, page
 from search.http.headers import not_modified
 from search.http.writes import delete_document
 from search.ingest.pushes import PushLog
-from search.query.params import check_known, parse_request
+from search.query.params import check_known, parse_request, parse_suggest
 from search.service import SearchService
 
 R = TypeVar("R", bound=type)
@@ -42,6 +42,19 @@ class SearchResource:
         results = self.service.search(request)
         metrics.RESULTS.observe(results.total)
         resp.media = results.as_dict()
+
+
+@with_head
+class SuggestResource:
+    """``/suggest``: completions for a search box, one call a keystroke."""
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        q, limit = parse_suggest(req.params)
+        completions = self.service.suggest(q, limit)
+        resp.media = {"query": q, "suggestions": [c.as_dict() for c in completions]}
 
 
 @with_head

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from search.completions import MAX_LIMIT as MAX_SUGGESTIONS
 from search.errors import InvalidParameter
 from search.model import SearchRequest
 from search.query.language import is_iso_date, is_or_of_words
@@ -80,6 +81,23 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
         expand=match == "any",
         recency_days=recency,
     )
+
+
+SUGGEST_PARAMETERS = ("q", "limit")
+SUGGEST_LIMIT = 8
+
+
+def parse_suggest(params: Mapping[str, str | Sequence[str]]) -> tuple[str, int]:
+    """``/suggest``'s text typed so far and how many completions to give.
+
+    Raises:
+        InvalidParameter: naming the first parameter that is malformed or out of range.
+    """
+    check_known(params, SUGGEST_PARAMETERS)
+    q = _single(params, "q") or ""
+    if len(q) > MAX_Q_CHARS:
+        raise InvalidParameter("q", f"at most {MAX_Q_CHARS} characters")
+    return CONTROL.sub(" ", q), _int_param(params, "limit", SUGGEST_LIMIT, 1, MAX_SUGGESTIONS)
 
 
 def check_known(params: Mapping[str, object], allowed: Sequence[str] = PARAMETERS) -> None:

@@ -103,8 +103,12 @@ def test_each_peer_ranks_the_obvious_answer_first(peer: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("titles", ["given", "withheld"])
-@pytest.mark.parametrize("name", ["cranfield", "cacm"])
+@pytest.mark.parametrize(
+    ("name", "titles"),
+    # Without titles, CACM is where derived titles ranked below plain BM25; Cranfield
+    # without titles is in docs/relevance.md's table (25 s more of the suite).
+    [("cranfield", "given"), ("cacm", "given"), ("cacm", "withheld")],
+)
 def test_every_engine_ranks_at_or_above_the_best_peer(name: str, titles: str) -> None:
     """The ranking issues' bar, both forms an app can send (docs/relevance.md), with
     titles and without them, as most scrapes come; and with titles, Xapian, the

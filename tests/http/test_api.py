@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 from search.config import Settings
 from search.http.app import create_app
 from search.http.openapi import SEARCH_PARAMETERS
-from search.query.params import PAGE_PARAMETERS, PARAMETERS
+from search.query.params import PAGE_PARAMETERS, PARAMETERS, SUGGEST_PARAMETERS
 from search.service import SearchService
 from search.stores.local import LocalStore
 from tests.conftest import SAMPLE_A, SAMPLE_B, Server
@@ -264,6 +264,7 @@ def test_openapi_document_is_valid_and_matches_the_code(client: Server) -> None:
     assert documented == list(PARAMETERS)
     routes = {
         "/search",
+        "/suggest",
         "/documents",
         "/documents/{id}",
         "/documents/{id}/similar",
@@ -280,6 +281,8 @@ def test_openapi_document_is_valid_and_matches_the_code(client: Server) -> None:
     assert set(document["paths"]) == routes
     page = [p["name"] for p in document["paths"]["/"]["get"]["parameters"]]
     assert page == list(PAGE_PARAMETERS)
+    suggest = [p["name"] for p in document["paths"]["/suggest"]["get"]["parameters"]]
+    assert suggest == list(SUGGEST_PARAMETERS)
 
 
 class BrokenService(SearchService):
@@ -348,3 +351,19 @@ def test_recency_adds_a_recency_part_to_the_newest_articles(client: Server) -> N
     assert after[newest["id"]]["score"] > newest["score"]
     assert all(after[i]["score"] >= before[i]["score"] for i in after)
     assert recent["hits"][0]["id"] == newest["id"]
+
+
+def test_suggest_completes_people_and_title_words(client: Server) -> None:
+    status, body = client.get("/suggest", {"q": "prime kei", "limit": "5"})
+    assert status == 200, body
+    assert body["query"] == "prime kei"
+    assert {"text": "Keir Starmer", "kind": "person"} in [
+        {"text": s["text"], "kind": s["kind"]} for s in body["suggestions"]
+    ]
+    assert len(body["suggestions"]) <= 5
+    assert client.get("/suggest", {"q": "kei "})[1]["suggestions"] == []
+    for params, name in [
+        ({"q": "kei", "limit": "0"}, "limit"),
+        ({"q": "kei", "page": "2"}, "page"),
+    ]:
+        assert name in error(client, "/suggest", 400, **params)["message"]

@@ -3,6 +3,7 @@ the listed origins only, nosniff everywhere, the page's policy, ETag and 304."""
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -69,11 +70,12 @@ def test_every_answer_says_nosniff(served: Server, path: str) -> None:
     assert call(served, path)[1]["x-content-type-options"] == "nosniff"
 
 
-def test_the_page_allows_only_its_own_style_and_no_framing(served: Server) -> None:
+def test_the_page_allows_only_its_own_style_and_script_and_no_framing(served: Server) -> None:
     _, headers = call(served, "/?q=paris")
     policy = headers["content-security-policy"]
     assert "default-src 'none'" in policy and "style-src 'sha256-" in policy
-    assert "frame-ancestors 'none'" in policy and "script" not in policy
+    assert re.search(r"script-src 'sha256-[^' ]+'; connect-src 'self';", policy)
+    assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
     assert headers["x-frame-options"] == "DENY"
     assert "content-security-policy" not in call(served, "/search?q=paris")[1]
 

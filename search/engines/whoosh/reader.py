@@ -271,6 +271,18 @@ class WhooshReader:
         results = searcher.search(wq.Or(clauses), limit=limit, mask=wq.Term("id", article.id))
         return [self._match(hit, False, True) for hit in results]
 
+    def completion_keys(self, kind: str, prefix: str, most: int) -> list[tuple[str, int]]:
+        reader, field = self.searcher.reader(), f"complete_{kind}"
+        if field not in reader.schema:  # an index of an older schema
+            return []
+        found = []
+        for term in reader.expand_prefix(field, prefix):
+            key = term.decode("utf-8") if isinstance(term, bytes) else term
+            found.append((key, int(reader.doc_frequency(field, key))))
+            if len(found) >= most:
+                break
+        return found
+
     def doc_frequency(self, form: str) -> int:
         reader = self.searcher.reader()
         return int(reader.doc_frequency("body", form) + reader.doc_frequency("title", form))

@@ -25,6 +25,7 @@ from search.analysis import (
     without_accents,
     without_possessive,
 )
+from search.completions import completion_keys
 from search.model import Article
 
 
@@ -108,6 +109,9 @@ def build_schema() -> Schema:
         content_hash=STORED,
         minhash=STORED,
         title_derived=STORED,
+        # Completion keys (``search.completions``), by kind, counted by doc frequency.
+        complete_person=KEYWORD(commas=True, scorable=False),
+        complete_word=KEYWORD(commas=True, scorable=False),
     )
 
 
@@ -132,6 +136,10 @@ def to_fields(article: Article, minhash: bytes) -> dict[str, Any]:
         "content_hash": article.content_hash,
         "minhash": minhash,
         "title_derived": article.title_derived,
+        **{
+            f"complete_{kind}": ",".join(key.replace(",", " ") for key in keys)
+            for kind, keys in completion_keys(article).items()
+        },
     }
     if article.date:
         fields.update(date=article.date, month=article.date[:7], year=article.date[:4])

@@ -29,6 +29,8 @@ PERSON = "XP"  # an exact canonical name, for filters and facets
 # A word as written (lower-cased, unstemmed), for spelling suggestions: plain terms,
 # which Xapian's remote backend serves (its spelling table it does not).
 SPELLING = "XW"
+# Completion keys (``search.completions``), by kind: plain terms, counted by termfreq.
+COMPLETE = {"person": "XCP", "word": "XCW"}
 ID = "Q"
 STORY = "XS"
 DATE = "XD"

@@ -229,6 +229,10 @@ class ClusterReader(XapianReader):
         run = super().spellings
         return self._failing_over(lambda: run(word, deadline), deadline)
 
+    def completion_keys(self, kind: str, prefix: str, most: int) -> list[tuple[str, int]]:
+        run = super().completion_keys
+        return self._failing_over(lambda: run(kind, prefix, most), self._deadline())
+
     def document(self, doc_id: str) -> Article | None:
         run = super().document
         return self._failing_over(lambda: run(doc_id), self._deadline())

@@ -312,6 +312,16 @@ class XapianReader:
         )
 
     @_reopening
+    def completion_keys(self, kind: str, prefix: str, most: int) -> list[tuple[str, int]]:
+        start = a.COMPLETE[kind]
+        found = []
+        for item in self.db.allterms(start + prefix):
+            found.append((item.term.decode("utf-8")[len(start) :], int(item.termfreq)))
+            if len(found) >= most:
+                break
+        return found
+
+    @_reopening
     def doc_frequency(self, form: str) -> int:
         return int(self.db.get_termfreq(form))
 

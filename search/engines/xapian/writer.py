@@ -20,11 +20,14 @@ import orjson
 import xapian
 
 from search import phases
+from search.completions import completion_keys
 from search.engines.xapian import analysis as a
 from search.errors import ReindexError
 from search.model import Article, IndexDoc, StoredDoc
 
 COMMIT_EVERY = 5000
+# Xapian takes terms of up to 245 bytes; a longer completion key is left out.
+MAX_KEY_BYTES = 240
 
 
 def document(article: Article, minhash: bytes) -> xapian.Document:
@@ -60,6 +63,10 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
         doc.add_value(a.PEOPLE_SLOT, a.people_value(article.people))
     for word in a.spelling_words(article.body):
         doc.add_boolean_term(a.SPELLING + word)
+    for kind, keys in completion_keys(article).items():
+        for key in keys:
+            if len(key.encode("utf-8")) < MAX_KEY_BYTES:
+                doc.add_boolean_term(a.COMPLETE[kind] + key)
     doc.add_boolean_term(a.ID + article.id)
     doc.add_value(a.ID_SLOT, article.id)
     doc.add_value(a.DATE_ID_SLOT, f"{article.date or ''} {article.id}")

@@ -198,9 +198,9 @@ def _replica(running: Running, shard: int, replica: int) -> dict[str, str]:
     db = xapian.remote_open(*_address(running, shard, replica), 10_000)
     try:
         return {
-            json.loads(db.get_document(item.docid).get_data())["id"]: db.get_document(
-                item.docid
-            ).get_data().decode()
+            json.loads(db.get_document(item.docid).get_data())["id"]: db.get_document(item.docid)
+            .get_data()
+            .decode()
             for item in db.postlist("")
         }
     finally:
