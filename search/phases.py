@@ -23,7 +23,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
 
 PHASES = ("ner", "writing", "committing", "publishing", "cleanup")
 # The writer of pushed articles (``search.writer``) passes writing and committing too.
@@ -31,6 +34,14 @@ WRITER_PHASES = ("writing", "committing", "committed")
 Handler = Callable[[str], None]
 
 _handlers: list[Handler] = []
+
+
+def handed_over(items: Iterable[T]) -> Iterator[T]:
+    """``items`` as an engine takes them, reaching ``writing`` once it has the first."""
+    for number, item in enumerate(items):
+        yield item
+        if number == 0:
+            reached("writing")
 
 
 def reached(phase: str) -> None:

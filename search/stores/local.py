@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -160,7 +160,7 @@ class LocalStore:
         try:
             path.mkdir(parents=True)
             (path / ENGINE).write_text(engine + "\n")
-            engines.load(engine).build(path, _handed_over(articles), procs)
+            engines.load(engine).build(path, phases.handed_over(articles), procs)
             if pending_people:
                 write_json(path / PENDING_PEOPLE, sorted(pending_people))
             if skipped:
@@ -188,7 +188,7 @@ class LocalStore:
         path = self.root / name
         engine: Engine = engines.load(engine_of(path))
         try:
-            engine.apply(path, delete_ids, _handed_over(articles))
+            engine.apply(path, delete_ids, phases.handed_over(articles))
         except OSError as exc:
             raise ReindexError(
                 f"cannot write the index: {_reason(exc)}; the served index is unchanged"
@@ -271,14 +271,6 @@ class LocalStore:
 
     def size_bytes(self, name: str) -> int:
         return sum(p.stat().st_size for p in (self.root / name).rglob("*") if p.is_file())
-
-
-def _handed_over(articles: Iterable[IndexDoc]) -> Iterator[IndexDoc]:
-    """``articles`` as the engine takes them, the ``writing`` phase once it has one."""
-    for number, item in enumerate(articles):
-        yield item
-        if number == 0:
-            phases.reached("writing")
 
 
 def _reason(exc: OSError) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from search import engines
+from search import engines, phases
 from search.engines.base import Cluster, Engine, Failover, Reader
 from search.errors import LockHeld, ReindexError, ReplicasMissed
 from search.model import IndexDoc, StoredDoc
@@ -111,7 +111,7 @@ class ShardedStore:
         self._write(delete_ids, articles, full=False)
 
     def _write(self, delete_ids: Iterable[str], articles: Iterable[IndexDoc], full: bool) -> None:
-        missed = self.cluster.write(delete_ids, articles, full)
+        missed = self.cluster.write(delete_ids, phases.handed_over(articles), full)
         if missed:
             counts = Counter(shard for shard, _ in missed)
             raise ReplicasMissed(

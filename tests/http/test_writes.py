@@ -54,7 +54,9 @@ def article(number: int, word: str = "zanzibarite") -> dict[str, Any]:
 
 
 def found(server: Server, word: str) -> int:
-    return int(server.get("/search", {"q": word})[1]["total"])
+    status, body = server.get("/search", {"q": word})
+    assert status == 200, body
+    return int(body["total"])
 
 
 def test_a_write_needs_a_write_key_and_a_read_is_open(served_copy: ServedCopy) -> None:
@@ -172,22 +174,31 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("phase", phases.WRITER_PHASES)
-def test_acknowledged_pushes_survive_a_kill_of_every_process_around_the_commit(
-    tmp_path: Path, served_copy: ServedCopy, phase: str
-) -> None:
+PUSHED_BEFORE_THE_KILL = 1000
+
+
+def _whole(server: Server, path: str, answers: list[dict[str, Any]]) -> bool:
+    """Whether ``path`` answers 200 (keeping the answer): a worker that has not yet
+    looked for the newest commit answers 404 for a moment."""
+    status, body = server.get(path)
+    if status == 200:
+        answers.append(body)
+    return status == 200
+
+
+def kill_around_the_commit(index: Path, marker: Path, phase: str, **env: str) -> None:
     """The writer stops itself at ``phase`` of its first commit (before it, during
-    it, or after it but before the log says so); the test kills the master, its
-    workers and the writer there, with 300 articles acknowledged and not marked
-    applied; after a restart every one of them is searchable."""
-    served_copy.server.stop()
-    index = served_copy.indexer.store.root
+    it, or after it but before the log says so); every process of the service (the
+    master, its workers, the writer) is killed there, with 1,000 articles acknowledged
+    and not marked applied; after a restart every one of them is searchable, whole,
+    and once."""
     _, key = Keys(index).create("write")
-    marker = tmp_path / "reached"
-    paused = Server(index, SEARCH_PAUSE_AT=phase, SEARCH_PAUSE_FILE=str(marker))
-    status, answer = call(paused, "POST", "/documents", [article(n) for n in range(300)], key)
+    paused = Server(index, SEARCH_PAUSE_AT=phase, SEARCH_PAUSE_FILE=str(marker), **env)
+    pushed = [article(n) for n in range(PUSHED_BEFORE_THE_KILL)]
+    status, answer = call(paused, "POST", "/documents", pushed, key)
     assert status == 200 and not answer["errors"]
     wait_for(marker.exists, 60, f"the writer to reach {phase}")
+    assert marker.read_text().strip() == phase
     master = paused.process.pid
     processes = [*children_of(master), master]
     assert any(process_state(pid) == "T" for pid in processes), "the writer is not stopped"
@@ -197,11 +208,25 @@ def test_acknowledged_pushes_survive_a_kill_of_every_process_around_the_commit(
     paused.stop()
     wait_for(lambda: not any(process_state(pid) not in ("", "Z") for pid in processes), 10,
              "every process to die")  # fmt: skip
-    restarted = Server(index)
+    restarted = Server(index, **env)
     try:
-        wait_for(lambda: found(restarted, "zanzibarite") == 300, 60, "every pushed article")
+        wait_for(lambda: found(restarted, "zanzibarite") == len(pushed), 60,
+                 "every pushed article")  # fmt: skip
+        for sent in pushed[:: len(pushed) // 20]:
+            answers: list[dict[str, Any]] = []
+            path = f"/documents/{sent['id']}"
+            wait_for(lambda: _whole(restarted, path, answers), 10, f"{path} from every worker")  # noqa: B023
+            assert {name: answers[-1][name] for name in sent} == sent
     finally:
         restarted.stop()
+
+
+@pytest.mark.parametrize("phase", phases.WRITER_PHASES)
+def test_acknowledged_pushes_survive_a_kill_of_every_process_around_the_commit(
+    tmp_path: Path, served_copy: ServedCopy, phase: str
+) -> None:
+    served_copy.server.stop()
+    kill_around_the_commit(served_copy.indexer.store.root, tmp_path / "reached", phase)
 
 
 def test_a_full_disk_answers_507_and_loses_nothing_acknowledged(

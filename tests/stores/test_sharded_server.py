@@ -204,3 +204,19 @@ def test_a_replica_down_while_1000_articles_are_pushed_catches_up_and_answers_as
         answer.pop("took_ms")
     assert after == before
     cluster.restart(0, 0)
+
+
+@pytest.mark.parametrize("phase", phases.WRITER_PHASES)
+def test_acknowledged_pushes_survive_a_kill_of_every_process_around_the_commit_on_shards(
+    tmp_path: Path, served: tuple[LocalCluster, Server, Indexer, Path], phase: str
+) -> None:
+    """The kill test of one index (tests/http/test_writes.py) on the 2x2 cluster: the
+    writer is stopped before, during (a replica's transaction) and after the commit."""
+    from tests.http.test_writes import kill_around_the_commit
+
+    cluster, server, indexer, _ = served
+    server.stop()
+    kill_around_the_commit(
+        indexer.store.root, tmp_path / "reached", phase, SEARCH_SHARDS=str(cluster.shards),
+        SEARCH_TIME_LIMIT_S=str(TIME_LIMIT_S),
+    )  # fmt: skip

@@ -287,6 +287,11 @@ class ClusterReader(XapianReader):
         self.db.close()
 
 
+def _shard_newest(states: Iterable[ReplicaState], shard: int) -> int:
+    """The newest run a replica of ``shard`` that answers holds."""
+    return max((s.commit or 0 for s in states if s.shard == shard and s.state != "down"), default=0)
+
+
 def _newest(states: Iterable[ReplicaState]) -> int:
     return max((state.commit or 0 for state in states), default=0)
 
@@ -314,15 +319,20 @@ def write(
     (each its shard, and the replica and the reason).
 
     A full run makes each replica hold exactly ``articles`` of its shard (stale
-    replicas included, so they catch up); an incremental one deletes and adds in
-    replicas that hold the newest commit, and leaves stale ones for a full rebuild.
+    replicas included, so they catch up); an incremental one first catches up each
+    replica behind its shard's newest (``_catch_up``), then deletes and adds in the
+    replicas that hold their shard's newest run, unless that misses a completed run:
+    a run killed before it completed may have committed some replicas and not
+    others, and the next run brings the others to them before it writes.
 
     Raises:
         LockHeld: another reindex is writing a replica.
     """
     states = replica_states(shards)
     newest = _newest(states)
+    completed = max((state.complete for state in states), default=0)
     behind = {} if full else _catch_up(states)
+    current = {shard: _shard_newest(states, shard) for shard in range(len(shards))}
     per_shard: list[list[IndexDoc]] = [[] for _ in shards.replicas]
     for article, minhash in articles:
         per_shard[shards.shard_of(article.id)].append((article, minhash))
@@ -335,7 +345,7 @@ def write(
         where = f"{state.replica} (shard {state.shard})"
         if state.state == "down":
             missed.append((state.shard, f"{where}: {state.error}"))
-        elif not full and (state.commit or 0) < newest:
+        elif not full and (state.commit or 0) < max(current[state.shard], completed):
             missed.append((state.shard, f"{where}: {behind.get(state.replica, 'stale')}"))
         else:
             try:
@@ -376,15 +386,23 @@ def can_catch_up(shards: Shards) -> bool:
 def _plan(
     states: list[ReplicaState],
 ) -> tuple[list[tuple[ReplicaState, ReplicaState]], dict[Replica, str]]:
-    """Each stale replica that answers, paired with a peer of its shard that holds the
-    newest run to copy from; and why the others cannot catch up so: a replica of an
-    older format, or a shard with no replica at the newest run, waits for a full
-    rebuild."""
-    newest = _newest(states)
+    """Each replica that answers behind its shard's newest run, paired with a peer
+    that holds it to copy from; and why the others cannot catch up so: a replica of
+    an older format waits for a full rebuild, and so does a shard whose newest
+    replica that answers misses a completed run (``search.complete``)."""
+    completed = max((state.complete for state in states), default=0)
     copies, failed = [], {}
     for shard in {state.shard for state in states}:
         peers = [s for s in states if s.shard == shard and s.state != "down"]
-        source = next((s for s in peers if s.commit == newest and s.format == a.FORMAT), None)
+        newest = _shard_newest(states, shard)
+        source = next(
+            (
+                s
+                for s in peers
+                if s.commit == newest and s.format == a.FORMAT and newest >= completed
+            ),
+            None,
+        )
         for target in (s for s in peers if (s.commit or 0) < newest):
             if source is None or target.format not in (a.FORMAT, 0):
                 failed[target.replica] = "stale, it needs a full rebuild to catch up"
