@@ -50,14 +50,26 @@ class SecurityHeadersMiddleware:
             resp.set_headers(self.page)
 
 
+class ListedOriginsCORS(falcon.CORSMiddleware):
+    """Falcon's CORS for a list of origins, telling caches that an answer depends on
+    the ``Origin`` asking (one origin's headers must not be served to another)."""
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+    ) -> None:
+        super().process_response(req, resp, resource, req_succeeded)
+        resp.append_header("Vary", "Origin")
+
+
 def cors_middleware(origins: str | None) -> falcon.CORSMiddleware | None:
     """Falcon's CORS policy for ``SEARCH_CORS_ORIGINS`` (a comma list, or ``*``); None
     when unset, so no cross-origin caller can read an answer."""
     if not origins or not origins.strip():
         return None
     listed = [origin.strip() for origin in origins.split(",") if origin.strip()]
-    allowed: str | list[str] = "*" if listed == ["*"] else listed
-    return falcon.CORSMiddleware(allow_origins=allowed, expose_headers=EXPOSED)
+    if listed == ["*"]:
+        return falcon.CORSMiddleware(allow_origins="*", expose_headers=EXPOSED)
+    return ListedOriginsCORS(allow_origins=listed, expose_headers=EXPOSED)
 
 
 def not_modified(req: falcon.Request, resp: falcon.Response, version: str) -> bool:

@@ -27,6 +27,8 @@ from search.query.params import PAGE_PARAMETERS, check_known, param_values, pars
 from search.service import SearchService
 
 PAGE_FACETS = "people,month"
+# The half-life of the page's "Favour recent" box.
+PAGE_RECENCY = "30d"
 SORTS = (("relevance", "Best match"), ("date", "Newest first"), ("-date", "Oldest first"))
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("search.http", "templates"),
@@ -95,7 +97,12 @@ class PageForm:
         return self.link(page=None, **month_range(month))
 
     def search_params(self) -> dict[str, Any]:
-        return {**self.values, "facets": PAGE_FACETS}
+        """The ``/search`` parameters of the page; "Favour recent" is for the best
+        match order and left out when the reader sorts by date."""
+        values = {**self.values, "facets": PAGE_FACETS}
+        if self.first("sort") not in ("", "relevance"):
+            values.pop("recency", None)
+        return values
 
 
 def render(service: SearchService, params: Mapping[str, str | Sequence[str]]) -> tuple[int, str]:
@@ -116,6 +123,7 @@ def render(service: SearchService, params: Mapping[str, str | Sequence[str]]) ->
         error=error,
         pages=pages,
         sorts=SORTS,
+        recency=PAGE_RECENCY,
         link=form.link,
         remove=lambda names, name: [n for n in names if n != name],
     )

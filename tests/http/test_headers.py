@@ -43,6 +43,7 @@ def test_a_listed_origin_may_call_and_preflight(served: Server) -> None:
     assert headers["access-control-allow-origin"] == ALLOWED
     assert "etag" in headers["access-control-expose-headers"].lower()
     assert "access-control-allow-credentials" not in headers
+    assert "origin" in headers["vary"].lower()
     status, headers = call(
         served, "/search", method="OPTIONS", Origin=ALLOWED,
         Access_Control_Request_Method="GET",
@@ -58,6 +59,8 @@ def test_another_origin_gets_no_cors_headers(served: Server) -> None:
     for method, extra in (("GET", {}), ("OPTIONS", {"Access_Control_Request_Method": "GET"})):
         _, headers = call(served, "/search?q=paris", method, Origin="https://evil.example", **extra)
         assert not [name for name in headers if name.startswith("access-control-")]
+        # A cache must not give this answer to a listed origin, nor the other way round.
+        assert "origin" in headers["vary"].lower()
 
 
 def test_without_origins_listed_no_origin_may_call(server: Server) -> None:

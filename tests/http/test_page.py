@@ -59,6 +59,16 @@ def test_fold_same_story_shows_one_hit_for_the_two_scrapes(client: testing.TestC
     assert 'name="collapse" value="true" checked' in folded
 
 
+def test_favour_recent_ranks_newer_first_and_gives_way_to_a_date_sort(
+    client: testing.TestClient,
+) -> None:
+    recent = page(client, q="paris", recency="30d")
+    assert recent.status_code == 200
+    assert 'name="recency" value="30d" checked' in recent.text
+    assert page(client, q="paris", recency="30d", sort="date").status_code == 200
+    assert 'name="recency" value="30d">' in page(client, q="paris").text
+
+
 def test_facet_month_and_paging_links_keep_the_search() -> None:
     form = PageForm({"q": "budget", "people": ["Keir Starmer"], "page": "2"})
     assert form.link(page=3) == "/?q=budget&people=Keir+Starmer&page=3"
