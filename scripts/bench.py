@@ -39,6 +39,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench_push import render as render_push
+from bench_push import sustained_push
 from provenance import provenance
 from whoosh import fields, index, qparser
 from whoosh.analysis import StemmingAnalyzer
@@ -577,6 +579,25 @@ def against(results: dict[Any, dict[str, Any]], rev: str) -> str:
     return "\n".join(rows)
 
 
+def push_main(rate: float, seconds: int, scale: int, engines: str) -> int:
+    """``--push``: a sustained push while clients search, on each engine's index."""
+    texts = queries()
+    with tempfile.TemporaryDirectory(prefix="search-bench-") as temporary:
+        corpus = Path(temporary) / "corpus"
+        count = make_corpus(corpus, scale)
+        print(f"sustained push, {scale}x ({count} articles), on commit {provenance()['commit']}:")
+        for engine in engines_at(engines, scale):
+            settings = Settings(index_dir=Path(temporary) / f"index-{engine}")
+            bench_index(corpus, settings, engine, count, settings.index_dir)
+            served = Served(settings, cache_size=0)
+            try:
+                figures = sustained_push(served.url, settings.index_dir, texts, rate, seconds)
+            finally:
+                served.stop()
+            print(render_push(engine, figures), flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="1,4", help="comma list of corpus copies (1,16,64)")
@@ -599,6 +620,13 @@ def main() -> int:
         help="also measure in-process searches with the code of commit REV, same indexes",
     )
     parser.add_argument(
+        "--push",
+        type=float,
+        metavar="RATE",
+        help="only push RATE articles/s for --seconds into an index of the first scale, "
+        "with 4 clients searching: time from the 200 to searchable, failed searches",
+    )
+    parser.add_argument(
         "--first-search",
         action="store_true",
         help="only time the quick start: its reindex of the bundled corpus to the first search",
@@ -613,6 +641,8 @@ def main() -> int:
             f"{timing['people_found_s']:.0f} s"
         )
         return 0
+    if args.push:
+        return push_main(args.push, args.seconds, int(args.scales.split(",")[0]), args.engines)
     if shutil.which("wrk") is None:
         print("bench: wrk is missing (scripts/bench installs it)", file=sys.stderr)
         return 2

@@ -1,0 +1,156 @@
+"""Live news under load: a sustained push while clients search (``scripts/bench --push``).
+
+Over a real ``search-serve`` (2 workers and its writer) on an index of the BBC set,
+one client pushes articles at a steady rate, one article a request, each with a word
+of its own, while four clients search the bench queries as fast as they are answered.
+A checker asks, every 50 ms, which pushed articles a search finds, so each article's
+time from its 200 to searchable is known to about 50 ms. It prints that time's
+percentiles, the searches answered and failed, and their latency.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from search.keys import Keys
+
+SEARCH_CLIENTS = 4
+CHECK_EVERY_S = 0.05
+# After the last push, how long a pushed article may take to be found before it
+# counts as never searchable.
+SETTLE_S = 10.0
+
+
+def _word(number: int) -> str:
+    """A word only pushed article ``number`` has."""
+    return "pushmark" + "".join(chr(ord("a") + int(d)) for d in f"{number:06d}")
+
+
+def _get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+class Searchers:
+    """Clients sending the bench queries, one after another, until stopped."""
+
+    def __init__(self, url: str, texts: list[str]) -> None:
+        self.url, self.texts = url, texts
+        self.latencies_ms: list[float] = []
+        self.failures: list[str] = []
+        self.stopped = threading.Event()
+        self.threads = [
+            threading.Thread(target=self._run, args=(n,)) for n in range(SEARCH_CLIENTS)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self, number: int) -> None:
+        n = number
+        while not self.stopped.is_set():
+            q = urllib.parse.urlencode({"q": self.texts[n % len(self.texts)]})
+            started = time.perf_counter()
+            try:
+                status, _ = _get(f"{self.url}/search?{q}")
+            except OSError as exc:
+                status = repr(exc)  # type: ignore[assignment]
+            self.latencies_ms.append((time.perf_counter() - started) * 1000)
+            if status != 200:
+                self.failures.append(str(status))
+            n += SEARCH_CLIENTS
+
+    def stop(self) -> None:
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join()
+
+
+def sustained_push(
+    url: str, index_dir: Any, texts: list[str], rate: float, seconds: float
+) -> dict[str, Any]:
+    """Push ``rate`` articles a second for ``seconds`` while searching; the figures."""
+    _, key = Keys(index_dir).create("write", name="bench")
+    acknowledged: dict[int, float] = {}
+    searchable: dict[int, float] = {}
+    push_failures: list[str] = []
+    lock = threading.Lock()
+    pushing = threading.Event()
+    pushing.set()
+
+    def check() -> None:
+        while pushing.is_set() or len(searchable) < len(acknowledged):
+            with lock:
+                waiting = [n for n in acknowledged if n not in searchable]
+            if waiting:
+                q = " OR ".join(_word(n) for n in waiting[:100])
+                status, body = _get(f"{url}/search?" + urllib.parse.urlencode(
+                    {"q": q, "per_page": "100"}))  # fmt: skip
+                now = time.monotonic()
+                for hit in (body or {}).get("hits", []) if status == 200 else []:
+                    searchable.setdefault(int(hit["id"].rsplit("/", 1)[1]), now)
+            if not pushing.is_set() and time.monotonic() > settle_by:
+                return
+            time.sleep(CHECK_EVERY_S)
+
+    settle_by = float("inf")
+    checker = threading.Thread(target=check)
+    checker.start()
+    searchers = Searchers(url, texts)
+    started = time.monotonic()
+    count = int(rate * seconds)
+    for number in range(count):
+        time.sleep(max(0.0, started + number / rate - time.monotonic()))
+        article = {"id": f"bench-push/{number}", "title": f"Wire update {number}",
+                   "body": f"A {_word(number)} report from the newsroom, update {number}.",
+                   "people": [], "date": "2026-12-07"}  # fmt: skip
+        request = urllib.request.Request(
+            f"{url}/documents", data=json.dumps(article).encode(), method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                if answer.status == 200:
+                    with lock:
+                        acknowledged[number] = time.monotonic()
+        except (OSError, urllib.error.HTTPError) as exc:
+            push_failures.append(repr(exc))
+    pushed_s = time.monotonic() - started
+    settle_by = time.monotonic() + SETTLE_S
+    pushing.clear()
+    checker.join()
+    searchers.stop()
+    delays = [(searchable[n] - acknowledged[n]) * 1000 for n in acknowledged if n in searchable]
+    cuts = (
+        statistics.quantiles(delays, n=100, method="inclusive") if len(delays) > 1 else [0.0] * 99
+    )
+    search_cuts = statistics.quantiles(searchers.latencies_ms, n=100, method="inclusive")
+    return {
+        "rate": rate, "seconds": pushed_s, "acknowledged": len(acknowledged),
+        "push_failures": len(push_failures), "never_searchable": len(acknowledged) - len(delays),
+        "to_searchable_ms": {"p50": cuts[49], "p99": cuts[98], "max": max(delays, default=0.0)},
+        "searches": len(searchers.latencies_ms), "failed_searches": len(searchers.failures),
+        "search_ms": {"p50": search_cuts[49], "p99": search_cuts[98]},
+    }  # fmt: skip
+
+
+def render(engine: str, figures: dict[str, Any]) -> str:
+    delay, search = figures["to_searchable_ms"], figures["search_ms"]
+    return (
+        f"- {engine}: {figures['acknowledged']} articles pushed at {figures['rate']:.0f}/s "
+        f"for {figures['seconds']:.0f} s ({figures['push_failures']} failed pushes) with "
+        f"{SEARCH_CLIENTS} clients searching: from the 200 to searchable p50 "
+        f"{delay['p50']:.0f} ms, p99 {delay['p99']:.0f} ms, max {delay['max']:.0f} ms "
+        f"({figures['never_searchable']} never); {figures['searches']} searches, "
+        f"{figures['failed_searches']} failed, p50 {search['p50']:.1f} ms, "
+        f"p99 {search['p99']:.1f} ms"
+    )
