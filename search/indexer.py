@@ -102,6 +102,9 @@ class Indexer:
         self.jobs = jobs
         self.engine = engine
         self.pushes = pushes
+        # The served articles' stories after this writer's last batch, and the
+        # index's version then (``_push_stories``).
+        self._stories: tuple[tuple[str, int], StoryIndex] | None = None
 
     def reindex(
         self,
@@ -311,10 +314,7 @@ class Indexer:
             served = self.store.current_name() is not None
             later = self.store.serves_before_people
             articles, deferred = self._made(extracted, not later, _Silent())
-            stories = StoryIndex()
-            for doc in self.store.stored_docs() if served else []:
-                if doc.id not in last:
-                    stories.add(doc.id, doc.minhash, doc.story)
+            self._stories, stories = None, self._push_stories(served, list(last))
             documents = list(self._documents(articles, stories))
             engine = self.engine or self.store.current_engine() or self.store.default_engine
             if served:
@@ -328,7 +328,35 @@ class Indexer:
             waiting = [pair for pair in documents if pair[0].id in deferred]
             if waiting:
                 self._find_people_after(waiting)
+            self._stories = (self._served_version(), stories)
         return len(batch)
+
+    def _push_stories(self, served: bool, replaced: list[str]) -> StoryIndex:
+        """The stories of the served articles but ``replaced``, to place a batch's
+        articles in. Reading every article's signature took 0.3 s a batch at 2,225
+        articles, 5 s at 35,600: the writer keeps the index of its last batch, as
+        long as nothing else (a reindex, between two batches) has written since."""
+        if not served:
+            return StoryIndex()
+        kept = self._stories
+        if kept is not None and kept[0] == self._served_version():
+            stories = kept[1]
+        else:
+            stories = StoryIndex()
+            for doc in self.store.stored_docs():
+                stories.add(doc.id, doc.minhash, doc.story)
+        for doc_id in replaced:
+            stories.remove(doc_id)
+        return stories
+
+    def _served_version(self) -> tuple[str, int]:
+        """The served index's name and commit: another writer changes one of them."""
+        served = self.store.open_current()
+        try:
+            return served.name, int(served.reader.stats()["commit"])
+        finally:
+            served.reader.close()
+            served.close()
 
     def _apply_anywhere(self, delete_ids: list[str], documents: list[IndexDoc]) -> None:
         """``store.apply``, done once every shard has a replica that took it: the

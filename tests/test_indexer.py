@@ -338,3 +338,37 @@ def test_files_skipped_whole_are_recorded_with_each_new_generation(
         indexer.reindex([corpus], full=full)  # a first build, then a full rebuild
         after = indexer.reindex([corpus])
         assert sorted(str(s) for s in after.skipped) == unchanged
+
+
+def test_pushed_near_duplicates_join_the_story_before_and_after_a_reindex(
+    tmp_path: Path, finder: PersonFinder, engine: str
+) -> None:
+    """The writer keeps the stories of its last batch; a reindex between two batches
+    (which writes the index) makes it read them again, and nothing is misplaced."""
+    from search.ingest.pushes import PushLog, check
+
+    corpus = make_corpus(tmp_path / "corpus")
+    store = LocalStore(tmp_path / "index")
+    pushes = PushLog(store.root)
+    indexer = Indexer(store, finder, engine=engine, pushes=pushes)
+    indexer.reindex([corpus])
+    text = " ".join(
+        f"The harbour board met on day {n} to settle the ferry fares." for n in range(30)
+    )
+
+    def push(doc_id: str, body: str) -> str:
+        pushes.write([check({"id": doc_id, "title": "Ferry fares", "body": body, "people": []})])
+        assert indexer.apply_pushes(100) == 1
+        return next(doc.story for doc in store.stored_docs() if doc.id == doc_id)
+
+    assert push("first", text) == "first"
+    assert push("again", text + " Fares rise in June.") == "first"  # kept stories
+    assert push("other", "A different story about the budget and the chancellor.") == "other"
+    filed = " ".join(f"Lighthouse keepers on shift {n} logged the storm." for n in range(30))
+    (corpus / "wire2.jsonl").write_text(
+        json.dumps({"id": "filed", "title": "Storm", "body": filed, "people": []}) + "\n"
+    )
+    indexer.reindex([corpus])  # writes the index between two batches
+    # Placed among what the reindex wrote, which the last batch's stories lack.
+    assert push("late", filed + " Logged again.") == "filed"
+    assert push("again2", text + " Fares fall in July.") == "first"
