@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from typing import Any
 
 from search.keys import Keys
@@ -139,6 +140,7 @@ def sustained_push(
         "push_failures": len(push_failures), "never_searchable": len(acknowledged) - len(delays),
         "to_searchable_ms": {"p50": cuts[49], "p99": cuts[98], "max": max(delays, default=0.0)},
         "searches": len(searchers.latencies_ms), "failed_searches": len(searchers.failures),
+        "failures_by_status": dict(Counter(searchers.failures)),
         "search_ms": {"p50": search_cuts[49], "p99": search_cuts[98]},
     }  # fmt: skip
 
@@ -151,6 +153,6 @@ def render(engine: str, figures: dict[str, Any]) -> str:
         f"{SEARCH_CLIENTS} clients searching: from the 200 to searchable p50 "
         f"{delay['p50']:.0f} ms, p99 {delay['p99']:.0f} ms, max {delay['max']:.0f} ms "
         f"({figures['never_searchable']} never); {figures['searches']} searches, "
-        f"{figures['failed_searches']} failed, p50 {search['p50']:.1f} ms, "
-        f"p99 {search['p99']:.1f} ms"
+        f"{figures['failed_searches']} failed {figures['failures_by_status'] or ''}, "
+        f"p50 {search['p50']:.1f} ms, p99 {search['p99']:.1f} ms"
     )

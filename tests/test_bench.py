@@ -54,3 +54,18 @@ def test_the_baseline_table_sets_this_code_beside_the_older_on_the_same_index() 
         "| 1x | whoosh | 3 fragments | 1.50 | 2.00 | 0.75 |",
         "| 1x | xapian | 3 fragments | 0.60 | 0.60 | 1.00 |",
     ]
+
+
+def test_the_push_bench_gives_each_article_a_word_of_its_own_and_reports_it() -> None:
+    from bench_push import _word, render
+
+    words = {_word(n) for n in range(0, 1_000_000, 997)}
+    assert len(words) == len(range(0, 1_000_000, 997)) and all(w.isalpha() for w in words)
+    figures = {
+        "rate": 50.0, "seconds": 30.2, "acknowledged": 1500, "push_failures": 0,
+        "never_searchable": 0, "to_searchable_ms": {"p50": 231.0, "p99": 771.0, "max": 1331.0},
+        "searches": 6888, "failed_searches": 2, "failures_by_status": {"503": 2},
+        "search_ms": {"p50": 9.4, "p99": 135.9},
+    }  # fmt: skip
+    line = render("xapian", figures)
+    assert "p99 771 ms" in line and "2 failed {'503': 2}" in line
