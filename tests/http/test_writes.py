@@ -208,10 +208,15 @@ def kill_around_the_commit(index: Path, marker: Path, phase: str, **env: str) ->
     paused.stop()
     wait_for(lambda: not any(process_state(pid) not in ("", "Z") for pid in processes), 10,
              "every process to die")  # fmt: skip
-    restarted = Server(index, **env)
+    log = marker.parent / "restarted.log"
+    restarted = Server(index, log=log, **env)
     try:
-        wait_for(lambda: found(restarted, "zanzibarite") == len(pushed), 60,
-                 "every pushed article")  # fmt: skip
+        try:
+            wait_for(lambda: found(restarted, "zanzibarite") == len(pushed), 90,
+                     "every pushed article")  # fmt: skip
+        except AssertionError as missed:  # what the service said, for the reader
+            raise AssertionError(f"{missed}; the restarted service logged:\n"
+                                 f"{log.read_text()[-4000:]}") from None  # fmt: skip
         for sent in pushed[:: len(pushed) // 20]:
             answers: list[dict[str, Any]] = []
             path = f"/documents/{sent['id']}"
