@@ -17,7 +17,14 @@ from search.ingest.people import PersonFinder
 from search.query.params import parse_request
 from search.service import SearchService
 from search.stores.local import PREFIX, LocalStore
-from tests.conftest import BBC, kill_at_phase, make_corpus, stopped_at_phase, wait_for
+from tests.conftest import (
+    BBC,
+    blocked_on_a_lock,
+    kill_at_phase,
+    make_corpus,
+    stopped_at_phase,
+    wait_for,
+)
 
 
 def counts(summary) -> tuple[int, int, int, int, int]:  # type: ignore[no-untyped-def]
@@ -157,12 +164,6 @@ def test_a_run_killed_at_each_phase_leaves_a_whole_index_served(
     again = indexer.reindex([corpus], full=kind == "full")
     assert ids(store) == after
     assert generations(index) == [again.generation]
-
-
-def blocked_on_a_lock(pid: int) -> bool:
-    """Whether ``pid`` waits for a file lock (the kernel lists waiters with '->')."""
-    waiting = (line.split() for line in Path("/proc/locks").read_text().splitlines())
-    return any("->" in fields and str(pid) in fields for fields in waiting)
 
 
 def test_two_reindexes_at_once(tmp_path: Path) -> None:

@@ -49,8 +49,9 @@ class Store(Protocol):
         are then added in commits), or written once, people included."""
         ...
 
-    def writing(self, wait: bool = False) -> AbstractContextManager[None]:
-        """Hold the one-writer lock for the duration of a reindex.
+    def writing(self, wait: bool = False, batch: bool = False) -> AbstractContextManager[None]:
+        """Hold the one-writer lock for the duration of a reindex, or of one batch of
+        the service's writer (``batch``: a reindex waits for it rather than failing).
 
         Raises:
             LockHeld: another reindex holds it and ``wait`` is false.

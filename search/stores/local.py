@@ -4,6 +4,7 @@ Layout under the index folder::
 
     CURRENT                  name of the served generation (replaced atomically)
     reindex.lock             held (flock) by the one reindex allowed at a time
+    writer.lock              held by the service's writer around its turns
     gen-<ns>/                one engine index per generation
     gen-<ns>/ENGINE          which engine wrote it (``whoosh`` when absent)
     gen-<ns>/readers         flock'd shared by every process that has it open
@@ -115,8 +116,8 @@ class LocalStore:
                 continue  # swapped and cleaned between reading CURRENT and opening
         raise IndexUnavailable(f"no index at {self.root}: run search-reindex first")
 
-    def writing(self, wait: bool = False) -> AbstractContextManager[None]:
-        return writer_lock(self.root, wait)
+    def writing(self, wait: bool = False, batch: bool = False) -> AbstractContextManager[None]:
+        return writer_lock(self.root, wait, batch)
 
     def current_format(self) -> bool:
         """Whether the served generation has its engine's current format (True when

@@ -69,8 +69,8 @@ class ShardedStore:
         """The replicas are written once a run, people included."""
         return False
 
-    def writing(self, wait: bool = False) -> AbstractContextManager[None]:
-        return writer_lock(self.root, wait)
+    def writing(self, wait: bool = False, batch: bool = False) -> AbstractContextManager[None]:
+        return writer_lock(self.root, wait, batch)
 
     def current_name(self) -> str | None:
         return NAME
@@ -129,7 +129,7 @@ class ShardedStore:
         a reindex holding it catches the replicas up as it writes."""
         if not self.cluster.can_catch_up():
             return []
-        with contextlib.suppress(LockHeld), self.writing():
+        with contextlib.suppress(LockHeld), self.writing(batch=True):
             return self.cluster.catch_up()
         return []
 

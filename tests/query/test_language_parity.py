@@ -50,7 +50,9 @@ QUERIES = [
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, SearchService]]:
+def services(
+    tmp_path_factory: pytest.TempPathFactory, finder: PersonFinder
+) -> Iterator[dict[str, SearchService]]:
     """The corpus indexed by each engine, people found once."""
     root = tmp_path_factory.mktemp("parity")
     corpus = root / "corpus"
@@ -59,7 +61,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sea
         shutil.copy(sample, corpus / sample.name)
     (corpus / "wire.jsonl").write_text("".join(json.dumps(r) + "\n" for r in EXTRA_RECORDS))
     whoosh = LocalStore(root / "whoosh")
-    Indexer(whoosh, PersonFinder(), jobs=2, engine="whoosh").reindex([corpus])
+    Indexer(whoosh, finder, jobs=2, engine="whoosh").reindex([corpus])
     xapian = LocalStore(root / "xapian")
     generation = whoosh.open_current()
     try:
