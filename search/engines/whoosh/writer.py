@@ -1,8 +1,13 @@
 """Writing Whoosh indexes: a whole new one, or one atomic commit into the served one.
 
-Incremental commits never merge segments, so no file an open reader uses is ever
-removed; a commit that fails (a full disk) is undone by deleting the segment and
-TOC files the last good commit does not list.
+Each commit adds a segment, and a search visits every segment: without merging,
+the writer's batch a second made searches 18 times slower in 300 commits (5 ms to
+88 ms on the BBC set), so incremental commits merge small segments as Whoosh
+does by default. That is safe under open readers: a segment is one compound file,
+opened whole when a reader opens it, which keeps reading it once a merge has
+unlinked it, and Whoosh opens a reader again if a merge removed a segment between
+its reading of the TOC and opening the segment. A commit that fails (a full disk)
+is undone by deleting the segment and TOC files the last good commit does not list.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ def apply(path: Path, delete_ids: Iterable[str], articles: Iterable[IndexDoc]) -
         for article, minhash in articles:
             writer.add_document(**to_fields(article, minhash))
         phases.reached("committing")
-        writer.commit(merge=False)
+        writer.commit()
     except BaseException:
         _abandon(writer, path)
         raise

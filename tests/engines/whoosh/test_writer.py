@@ -1,6 +1,6 @@
 """Whoosh indexes across versions: one built before the all-text field, or analysed
 as before (without case folding), keeps serving, and the next reindex rebuilds it
-in full."""
+in full. Incremental commits merge small segments under readers left open."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from whoosh import index as whoosh_index
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 
 from search.analysis import TOKEN_PATTERN
+from search.deadline import Deadline
 from search.engines.whoosh import schema, writer
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
+from search.model import Article
 from search.query.params import parse_request
-from search.service import SearchService
+from search.service import SearchService, engine_query
 from search.stores.local import LocalStore
 
 
@@ -81,3 +84,35 @@ def test_an_index_analysed_as_before_serves_then_is_rebuilt(
     summary = Indexer(store, finder).reindex([corpus])
     assert summary.full and store.current_format()
     assert paris_total(store) == 2
+
+
+def test_incremental_commits_merge_small_segments_under_a_reader_left_open(
+    tmp_path: Path, corpus: Path, finder: PersonFinder
+) -> None:
+    """A push a commit for a while: the segments stay few (a search visits each), and
+    a reader opened before every merge still finds and reads what it found then."""
+    store = LocalStore(tmp_path / "index")
+    Indexer(store, finder, engine="whoosh").reindex([corpus])
+    old = store.open_current()
+    try:
+        query = engine_query(parse_request({"q": "paris"}))
+        found = old.reader.search(query, Deadline.after(10))
+        stored = old.reader.stored_docs()
+        for n in range(60):
+            pushed = Article(id=f"pushed/{n}", title=f"Pushed {n}", body="Wombats seen in Paris.")
+            store.apply([], [(pushed, b"")])
+        path = tmp_path / "index" / str(store.current_name())
+        assert len(whoosh_index.open_dir(str(path))._segments()) < 15
+        again = old.reader.search(query, Deadline.after(10))
+        assert again.total == found.total
+        assert [hit.article for hit in again.hits] == [hit.article for hit in found.hits]
+        assert old.reader.stored_docs() == stored
+    finally:
+        old.reader.close()
+        old.close()
+    service = SearchService(store, cache_size=0)
+    try:
+        assert service.search(parse_request({"q": "wombats"})).total == 60
+        assert service.search(parse_request({"q": "paris"})).total == found.total + 60
+    finally:
+        service.close()
