@@ -176,7 +176,13 @@ class WhooshReader:
         return bool(self.searcher.up_to_date())
 
     def refreshed(self) -> WhooshReader:
-        return WhooshReader(self.index, self.searcher.refresh())
+        """A reader of the newest commit, this one closed. Whoosh's own refresh reuses
+        the segments that did not change, but when a merge removes a segment as it
+        opens them it closes the reused ones, still in use here, and tries again; a
+        new searcher opens every segment (a few milliseconds at most)."""
+        fresh = WhooshReader(self.index)
+        self.close()
+        return fresh
 
     def doc_count(self) -> int:
         return int(self.searcher.doc_count())

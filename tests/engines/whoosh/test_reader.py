@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from search.deadline import Deadline
 from search.engines.whoosh.reader import WhooshReader
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
-from search.model import SearchRequest
-from search.service import SearchService
+from search.model import Article, SearchRequest
+from search.service import SearchService, engine_query
 from search.stores.local import LocalStore
 from tests.conftest import BBC
 
@@ -47,3 +52,36 @@ def test_facets_count_right_across_segments_with_and_without_dates(
     ]
     assert results.facets["year"] == [{"value": "2025", "count": 3}]
     assert {"value": "Rachel Reeves", "count": 3} in results.facets["people"]
+
+
+def test_a_refresh_that_races_a_merge_leaves_a_whole_reader(
+    tmp_path: Path, corpus: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge can remove a segment between a refresh's reading of the TOC and its
+    opening the segment (Whoosh then reads the TOC again). Whoosh's own refresh
+    closed the segments it was reusing on the way, and the reader it gave back
+    failed every search after ("Reader already closed", under 50 pushes a second)."""
+    store = LocalStore(tmp_path / "index")
+    Indexer(store, finder, engine="whoosh").reindex([corpus])
+    reader = WhooshReader.open(tmp_path / "index" / str(store.current_name()))
+    store.apply([], [(Article(id="pushed/1", title="Wombats", body="Wombats in Paris."), b"")])
+    index_class, read_toc = type(reader.index), type(reader.index)._read_toc
+    raced = []
+
+    def toc_naming_a_merged_segment(index: Any) -> Any:
+        info = read_toc(index)
+        if not raced:  # the first reading names a segment a merge has just removed
+            gone = copy.copy(info.segments[0])
+            gone.segid = "merged0away0"
+            info.segments = [gone, *info.segments]
+            raced.append(True)
+        return info
+
+    monkeypatch.setattr(index_class, "_read_toc", toc_naming_a_merged_segment)
+    fresh = reader.refreshed()
+    assert raced
+    request = SearchRequest(q="wombats")
+    assert fresh.search(engine_query(request), Deadline.after(10)).total == 1
+    assert fresh.document("pushed/1") is not None
+    assert len(fresh.stored_docs()) == 18
+    fresh.close()
