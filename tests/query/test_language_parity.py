@@ -1,5 +1,7 @@
 """One query language, one meaning: the same ``q`` finds as many articles on every
-engine, over the whole BBC set (with the dated samples and records of ``make_corpus``).
+engine, over the BBC politics set (with the dated samples and records of
+``make_corpus``): the queries are about its people and politics, and its people
+are found once a session (the whole BBC set cost a minute and a half of the suite).
 
 The people are found once (the Whoosh build) and the Xapian index is built from the
 same articles, so only the engines' reading of ``q`` and their analysis differ.
@@ -56,7 +58,7 @@ def services(
     """The corpus indexed by each engine, people found once."""
     root = tmp_path_factory.mktemp("parity")
     corpus = root / "corpus"
-    shutil.copytree(BBC, corpus / "bbc")
+    shutil.copytree(BBC / "politics", corpus / "bbc" / "politics")
     for sample in SAMPLES.glob("*.txt"):
         shutil.copy(sample, corpus / sample.name)
     (corpus / "wire.jsonl").write_text("".join(json.dumps(r) + "\n" for r in EXTRA_RECORDS))
@@ -84,7 +86,7 @@ def total(service: SearchService, q: str) -> int:
 @pytest.mark.slow
 def test_the_corpus_is_the_same_on_both_engines(services: dict[str, SearchService]) -> None:
     counts = {name: total(service, "") for name, service in services.items()}
-    assert counts["whoosh"] == counts["xapian"] > 2225
+    assert counts["whoosh"] == counts["xapian"] > 417
 
 
 @pytest.mark.slow
