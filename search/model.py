@@ -73,6 +73,8 @@ class SearchRequest:
     suggest: bool = True
     expand: bool = False
     recency_days: float | None = None
+    # A previous page's ``next_cursor`` (``search.cursors``): the page after it.
+    cursor: str | None = None
 
 
 # The tree of ``q``: ``search.query.language`` parses it, each engine compiles it.
@@ -281,7 +283,8 @@ class Hit:
 
 @dataclass
 class Results:
-    """A page of hits with totals, facets and a spelling suggestion."""
+    """A page of hits with totals, facets, a spelling suggestion and the cursor of
+    the next page (None after the last)."""
 
     query: str
     total: int
@@ -291,6 +294,7 @@ class Results:
     hits: list[Hit]
     facets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     suggestion: str | None = None
+    next_cursor: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -302,6 +306,7 @@ class Results:
             "hits": [hit.as_dict() for hit in self.hits],
             "facets": self.facets,
             "suggestion": self.suggestion,
+            "next_cursor": self.next_cursor,
         }
 
 

@@ -21,10 +21,11 @@ import datetime as dt
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from search import cursors
 from search.completions import Completion, complete
 from search.deadline import Deadline
 from search.engines.base import Reader
@@ -36,6 +37,7 @@ from search.model import (
     Every,
     Hit,
     Match,
+    Matches,
     Recency,
     Results,
     SearchRequest,
@@ -46,6 +48,8 @@ from search.stores.base import Served, Store
 from search.suggestions import suggestion
 
 SIMILAR_LIMIT = 10
+# Articles an export reads in one search (a few megabytes of text at most).
+EXPORT_BATCH = 500
 PEOPLE_FACET_SIZE = 20
 
 
@@ -210,26 +214,58 @@ class SearchService:
                 view.cache.move_to_end(request)
                 return replace(cached, took_ms=_elapsed_ms(started))
             query = engine_query(request, synonyms)
-            matches = view.reader.search(query, deadline)
+            matches, offset = _page(view.reader, request, query, deadline)
             hits = [
                 _hit(match, matches.terms, view.reader, request.highlight) for match in matches.hits
             ]
             suggest = request.suggest and not query.everything
+            end = offset + len(hits)
             results = Results(
                 query=request.q,
                 total=matches.total,
-                page=request.page,
+                page=offset // request.per_page + 1,
                 per_page=request.per_page,
                 took_ms=_elapsed_ms(started),
                 hits=hits,
                 facets={name: _facet_values(name, matches.facets[name]) for name in request.facets},
                 suggestion=suggestion(request.q, view.reader, deadline) if suggest else None,
+                next_cursor=cursors.next_cursor(
+                    request, query.newest_first, end, matches.hits, matches.total
+                ),
             )
             if self.cache_size > 0:
                 view.cache[request] = results
                 if len(view.cache) > self.cache_size:
                     view.cache.popitem(last=False)
             return results
+
+    def export(self, request: SearchRequest) -> Generator[list[Article]]:
+        """Every match of ``request``, whole, in its order, ``EXPORT_BATCH`` at a time.
+
+        Each batch is a search of its own, under the time limit, after the last
+        batch's cursor (``search.cursors``): a long export never holds this
+        process's reader between batches, and a client that stops reading stops it.
+
+        Raises:
+            InvalidQuery: ``q`` cannot be understood (before the first batch).
+            SearchTimeout: a batch ran past the time limit.
+            IndexUnavailable: nothing has been built yet.
+        """
+        request = replace(request, page=1, per_page=EXPORT_BATCH, cursor=None, facets=())
+        while True:
+            deadline = self._deadline()
+            synonyms = self.synonyms.current()[1] if self.synonyms else Synonyms()
+            with self._serving(deadline) as view:
+                query = engine_query(request, synonyms)
+                matches, offset = _page(view.reader, request, query, deadline)
+            yield [match.article for match in matches.hits]
+            end = offset + len(matches.hits)
+            token = cursors.next_cursor(
+                request, query.newest_first, end, matches.hits, matches.total
+            )
+            if token is None:
+                return
+            request = replace(request, cursor=token)
 
     def suggest(self, q: str, limit: int) -> list[Completion]:
         """Completions of the last word of ``q`` (``search.completions``)."""
@@ -318,6 +354,23 @@ def engine_query(request: SearchRequest, synonyms: Synonyms | None = None) -> En
         feedback=request.expand,
         recency=recency if newest_first is None else None,
     )
+
+
+def _page(
+    reader: Reader, request: SearchRequest, query: EngineQuery, deadline: Deadline
+) -> tuple[Matches, int]:
+    """The page ``request`` asks for, by number or after its cursor, and its offset.
+
+    Raises:
+        InvalidParameter: the cursor is not one of this search's.
+    """
+    if request.cursor is None:
+        return reader.search(query, deadline), query.offset
+
+    def window(offset: int, limit: int) -> Matches:
+        return reader.search(replace(query, offset=offset, limit=limit), deadline)
+
+    return cursors.after(request, cursors.decode(request.cursor), query.newest_first, window)
 
 
 def _date_order(request: SearchRequest, everything: bool) -> bool | None:

@@ -23,6 +23,7 @@ from search.http.headers import SecurityHeadersMiddleware, cors_middleware
 from search.http.metrics import MetricsMiddleware
 from search.http.resources import (
     DocumentResource,
+    ExportResource,
     HealthResource,
     MetricsResource,
     OpenAPIResource,
@@ -121,6 +122,7 @@ def create_app(
     app.add_route("/", PageResource(service))
     app.add_route("/search", SearchResource(service))
     app.add_route("/suggest", SuggestResource(service))
+    app.add_route("/export", ExportResource(service))
     app.add_route(
         "/documents",
         PushResource(

@@ -52,6 +52,11 @@ SEARCH_PARAMETERS = [
            "halved for every half-life of the article's age counted from the newest "
            "article; undated articles gain none, so the text match still decides "
            "between articles of a similar age."),
+    _param("cursor", {"type": "string"},
+           "A previous response's next_cursor, of the same search: the page after it, "
+           "for walking every match (past page 1000). Not with page. In date order a "
+           "walk sees each article there when it began once, while articles are added; "
+           "in relevance order, while the index is unchanged (scores change with it)."),
 ]  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {
@@ -108,7 +113,8 @@ SCHEMAS: dict[str, Any] = {
     "Results": {
         "type": "object",
         "required": [
-            "query", "total", "page", "per_page", "took_ms", "hits", "facets", "suggestion"
+            "query", "total", "page", "per_page", "took_ms", "hits", "facets", "suggestion",
+            "next_cursor",
         ],
         "properties": {
             "query": {"type": "string"},
@@ -124,6 +130,8 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "suggestion": {"type": "string", "nullable": True},
+            "next_cursor": {"type": "string", "nullable": True,
+                            "description": "The cursor of the next page; null on the last."},
         },
     },
 }  # fmt: skip
@@ -296,6 +304,16 @@ def document() -> dict[str, Any]:
                 400,
                 503,
                 parameters=SUGGEST_PARAMETERS,
+            ),
+            "/export": _get(
+                "Every match of a search (the /search parameters but page, per_page and "
+                "cursor), whole, one JSON object a line, in the search's order, streamed "
+                "a batch at a time; a failure after the stream began ends it with a line "
+                '{"error": {"code": ..., "message": ...}}',
+                _content("application/x-ndjson", "One document (as /documents/{id}) a line."),
+                400,
+                503,
+                parameters=[p for p in SEARCH_PARAMETERS if p["name"] in params.EXPORT_PARAMETERS],
             ),
             "/documents/{id}": {
                 **_get(

@@ -7,16 +7,18 @@ that ``app.py`` turns into the contract's JSON error body.
 from __future__ import annotations
 
 import contextlib
+import json
+from collections.abc import Generator
 from typing import Any, TypeVar
 
 import falcon
 
-from search.errors import IndexUnavailable
+from search.errors import IndexUnavailable, SearchServiceError
 from search.http import metrics, openapi, page
 from search.http.headers import not_modified
 from search.http.writes import delete_document
 from search.ingest.pushes import PushLog
-from search.query.params import check_known, parse_request, parse_suggest
+from search.query.params import EXPORT_PARAMETERS, check_known, parse_request, parse_suggest
 from search.service import SearchService
 
 R = TypeVar("R", bound=type)
@@ -42,6 +44,38 @@ class SearchResource:
         results = self.service.search(request)
         metrics.RESULTS.observe(results.total)
         resp.media = results.as_dict()
+
+
+@with_head
+class ExportResource:
+    """``/export``: every match, whole, one JSON object a line, streamed.
+
+    The first batch is read before the answer starts, so a bad query or a missing
+    index is a JSON error with its status; a failure later can only end the stream,
+    with a last line ``{"error": {...}}`` that says so.
+    """
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        check_known(req.params, EXPORT_PARAMETERS)
+        batches = self.service.export(parse_request(req.params))
+        first = next(batches)
+        resp.content_type = "application/x-ndjson"
+        resp.stream = _lines(first, batches)
+
+
+def _lines(first: list[Any], batches: Generator[list[Any]]) -> Generator[bytes]:
+    batch: list[Any] | None = first
+    try:
+        while batch is not None:
+            yield "".join(json.dumps(a.public()) + "\n" for a in batch).encode()
+            batch = next(batches, None)
+    except SearchServiceError as exc:
+        yield (json.dumps({"error": {"code": exc.code, "message": str(exc)}}) + "\n").encode()
+    finally:
+        batches.close()  # a client gone mid-stream stops it here
 
 
 @with_head

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from search import cursors
 from search.completions import MAX_LIMIT as MAX_SUGGESTIONS
 from search.errors import InvalidParameter
 from search.model import SearchRequest
@@ -22,12 +23,14 @@ FACETS = ("people", "month", "year")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 PARAMETERS = (
     "q", "people", "from", "to", "sort", "page", "per_page", "facets", "collapse", "match",
-    "recency",
+    "recency", "cursor",
 )  # fmt: skip
 HALF_LIFE = re.compile(r"^([1-9][0-9]{0,3})([dwmy])$")
 UNIT_DAYS = {"d": 1.0, "w": 7.0, "m": 365.25 / 12, "y": 365.25}
-# The search page sets its own page size and facets.
-PAGE_PARAMETERS = tuple(p for p in PARAMETERS if p not in ("per_page", "facets"))
+# An export is every match, so it has no page.
+EXPORT_PARAMETERS = tuple(p for p in PARAMETERS if p not in ("page", "per_page", "cursor"))
+# The search page sets its own page size and facets, and pages by number.
+PAGE_PARAMETERS = tuple(p for p in PARAMETERS if p not in ("per_page", "facets", "cursor"))
 
 
 def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
@@ -64,6 +67,11 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
     recency = _half_life_param(params, "recency")
     if recency is not None and sort != "relevance":
         raise InvalidParameter("recency", "applies to sort=relevance only")
+    cursor = _single(params, "cursor")
+    if cursor is not None:
+        if "page" in params:
+            raise InvalidParameter("page", "not with cursor, which says where the page starts")
+        cursors.decode(cursor)
     return SearchRequest(
         q=CONTROL.sub(" ", q).strip(),
         people=people,
@@ -80,6 +88,7 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
         # (measured in the docs/relevance.md).
         expand=match == "any",
         recency_days=recency,
+        cursor=cursor,
     )
 
 

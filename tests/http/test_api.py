@@ -6,7 +6,10 @@ use falcon's TestClient around the same app factory.
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.parse
+import urllib.request
 from typing import Any
 
 import pytest
@@ -18,7 +21,12 @@ from openapi_spec_validator import validate
 from search.config import Settings
 from search.http.app import create_app
 from search.http.openapi import SEARCH_PARAMETERS
-from search.query.params import PAGE_PARAMETERS, PARAMETERS, SUGGEST_PARAMETERS
+from search.query.params import (
+    EXPORT_PARAMETERS,
+    PAGE_PARAMETERS,
+    PARAMETERS,
+    SUGGEST_PARAMETERS,
+)
 from search.service import SearchService
 from search.stores.local import LocalStore
 from tests.conftest import SAMPLE_A, SAMPLE_B, Server
@@ -66,6 +74,7 @@ def test_paris_declaration_finds_both_samples_with_marks(client: Server) -> None
         "hits",
         "facets",
         "suggestion",
+        "next_cursor",
     }
     for hit in body["hits"]:
         assert any(
@@ -159,6 +168,68 @@ def test_paging(client: Server) -> None:
     assert search(client, per_page=5, page=5)["hits"] == []
 
 
+def walk(client: Server, **params: Any) -> tuple[int, list[str]]:
+    """Every hit's id, page after page by ``next_cursor``; and the first page's total."""
+    body = search(client, **params)
+    total, ids = body["total"], [hit["id"] for hit in body["hits"]]
+    while body["next_cursor"] is not None:
+        body = search(client, **params, cursor=body["next_cursor"])
+        assert body["hits"], "a next_cursor led to an empty page"
+        ids += [hit["id"] for hit in body["hits"]]
+    return total, ids
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"sort": "-date"}, {"q": "paris"}, {"q": "paris", "sort": "date"}, {"collapse": "true"}],
+)
+def test_a_cursor_walks_every_match_once_in_the_order_of_the_pages(
+    client: Server, params: dict[str, str]
+) -> None:
+    total, ids = walk(client, per_page=2, **params)
+    assert len(ids) == total and len(set(ids)) == total
+    paged = search(client, per_page=100, **params)
+    assert ids == [hit["id"] for hit in paged["hits"]]
+    assert paged["next_cursor"] is None  # the last page says so
+
+
+def test_a_cursor_belongs_to_its_search_and_replaces_the_page_number(client: Server) -> None:
+    token = search(client, q="paris", per_page=1)["next_cursor"]
+    assert token is not None
+    other = error(client, "/search", 400, q="blair", per_page=1, cursor=token)
+    assert other["code"] == "invalid_parameter" and "another search" in other["message"]
+    paged = error(client, "/search", 400, q="paris", per_page=1, page=2, cursor=token)
+    assert paged["code"] == "invalid_parameter" and paged["message"].startswith("page:")
+    # Another page size is the same search: the walk goes on from the same hit.
+    first = search(client, q="paris", per_page=1)["hits"][0]["id"]
+    rest = search(client, q="paris", per_page=5, cursor=token)["hits"]
+    assert first not in {hit["id"] for hit in rest}
+
+
+def export(client: Server, **params: Any) -> tuple[str, list[dict[str, Any]]]:
+    query = urllib.parse.urlencode(params)
+    with urllib.request.urlopen(f"{client.url}/export?{query}", timeout=30) as answer:
+        return answer.headers["Content-Type"], [json.loads(line) for line in answer]
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "paris"}, {"q": "paris", "sort": "-date"}])
+def test_export_streams_every_match_whole_in_the_search_s_order(
+    client: Server, params: dict[str, str]
+) -> None:
+    content_type, lines = export(client, **params)
+    paged = search(client, per_page=100, **params)
+    assert content_type.startswith("application/x-ndjson")
+    assert [line["id"] for line in lines] == [hit["id"] for hit in paged["hits"]]
+    assert len(lines) == paged["total"]
+    for line in lines[:3]:
+        assert line == client.get(f"/documents/{line['id']}")[1]
+
+
+def test_export_refuses_paging_and_bad_queries_with_json_errors(client: Server) -> None:
+    for params, code in [({"page": "2"}, "invalid_parameter"), ({"q": '"open'}, "invalid_query")]:
+        assert error(client, "/export", 400, **params)["code"] == code
+
+
 def test_facets_count_all_matches(client: Server) -> None:
     facets = search(client, q="paris", per_page=1, facets="people,month,year")["facets"]
     people = {f["value"]: f["count"] for f in facets["people"]}
@@ -230,6 +301,7 @@ def test_operational_endpoints(client: Server, engine: str) -> None:
         ("/search", {"from": "2026-13-01"}, 400, "invalid_parameter"),
         ("/search", {"pgae": "2"}, 400, "invalid_parameter"),
         ("/search", {"recency": "soon"}, 400, "invalid_parameter"),
+        ("/search", {"cursor": "not-a-cursor"}, 400, "invalid_parameter"),
         ("/search", {"q": '"open'}, 400, "invalid_query"),
         ("/search", {"q": "date:[2026 TO x]"}, 400, "invalid_query"),
         ("/documents/missing", {}, 404, "not_found"),
@@ -265,6 +337,7 @@ def test_openapi_document_is_valid_and_matches_the_code(client: Server) -> None:
     routes = {
         "/search",
         "/suggest",
+        "/export",
         "/documents",
         "/documents/{id}",
         "/documents/{id}/similar",
@@ -283,6 +356,8 @@ def test_openapi_document_is_valid_and_matches_the_code(client: Server) -> None:
     assert page == list(PAGE_PARAMETERS)
     suggest = [p["name"] for p in document["paths"]["/suggest"]["get"]["parameters"]]
     assert suggest == list(SUGGEST_PARAMETERS)
+    exported = [p["name"] for p in document["paths"]["/export"]["get"]["parameters"]]
+    assert exported == list(EXPORT_PARAMETERS)
 
 
 class BrokenService(SearchService):

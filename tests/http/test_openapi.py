@@ -34,5 +34,5 @@ def test_every_operation_keeps_to_the_document(served_copy: ServedCopy, tmp_path
     )  # fmt: skip
     summary = run.stdout[-3000:]
     assert run.returncode == 0, summary
-    assert "Tested: 16" in summary and "No issues found" in summary, summary
+    assert "Tested: 17" in summary and "No issues found" in summary, summary
     assert "Warnings" not in summary, summary

@@ -240,7 +240,9 @@ class WhooshReader:
         limit = query.offset + query.limit
         base: Any
         if query.newest_first is not None:
-            base = collectors.SortingCollector("date", limit=limit, reverse=query.newest_first)
+            # Then by id, as Xapian orders (date, id): a cursor needs one total order.
+            by_date = sorting.MultiFacet(["date", "id"])
+            base = collectors.SortingCollector(by_date, limit=limit, reverse=query.newest_first)
         elif query.recency is not None:
             base = RecencyCollector(limit, query.recency, self.facets.recency_parts(query.recency))
         elif limit >= self.searcher.doc_count():
