@@ -1,4 +1,5 @@
-"""The service's own durable records beside the index: keys, pushed articles, synonyms.
+"""The service's own durable records beside the index: keys, pushed articles, synonyms,
+alerts and their matches.
 
 SQLite in WAL mode with ``synchronous=FULL``: a transaction is on disk (its WAL
 frames fsynced) when ``commit`` returns, so what the API acknowledged survives a
@@ -46,6 +47,26 @@ CREATE TABLE IF NOT EXISTS synonyms (
     body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS applied (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    key TEXT,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_matches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    title TEXT,
+    date TEXT,
+    matched_at TEXT NOT NULL,
+    UNIQUE (alert, doc_id)
+);
+CREATE TABLE IF NOT EXISTS alerts_matched (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     seq INTEGER NOT NULL
 );

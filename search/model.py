@@ -197,7 +197,8 @@ class EngineQuery:
     counted over all matches, and ``collapse`` counts and returns one article a
     story; ``feedback`` adds the best hits' own words to the score
     (docs/relevance.md) without matching more; ``recency`` adds each article's
-    recency part (with relevance order only).
+    recency part (with relevance order only); ``ids``, when given, are the only
+    articles that may match (alerts match new articles so).
     """
 
     tree: Node = Every()
@@ -211,6 +212,7 @@ class EngineQuery:
     collapse: bool = False
     feedback: bool = False
     recency: Recency | None = None
+    ids: tuple[str, ...] | None = None
 
     @property
     def everything(self) -> bool:

@@ -9,7 +9,8 @@ batch is marked applied only after its commit, so a writer killed anywhere
 applies it again (pushes are upserts) when it starts. Pushed articles are
 searchable once a batch commits (the workers look for a new commit every
 ``SEARCH_REFRESH_INTERVAL_S``); their people are found after, as for a first
-build (``people_pending``). When idle, it brings a cluster's replicas that were
+build (``people_pending``). Then it matches the batch's articles against the
+alerts (``search.alerts``). When idle, it brings a cluster's replicas that were
 down while it wrote up to their shard (``Store.catch_up``).
 """
 
@@ -21,11 +22,13 @@ import signal
 import threading
 import time
 
+from search.alerts import Alerts, match_new
 from search.children import die_with_parent
 from search.config import Settings
 from search.errors import SearchServiceError
 from search.indexer import Indexer
 from search.ingest.pushes import PushLog
+from search.query.synonyms import SynonymStore
 from search.stores.from_settings import open_store
 
 # Entries applied in one commit at most; a commit a batch keeps a burst of pushes
@@ -47,6 +50,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
     pushes = PushLog(settings.index_dir)
     store = open_store(settings)
     indexer = Indexer(store, engine=settings.engine, pushes=pushes)
+    alerts, synonyms = Alerts(settings.index_dir), SynonymStore(settings.index_dir)
     resumed = False
     caught_up_at, behind = 0.0, list[str]()
     while not stop.is_set():
@@ -54,7 +58,9 @@ def run(settings: Settings, stop: threading.Event) -> None:
             if not resumed:  # people a killed run or writer left to find
                 indexer.resume_people()
                 resumed = True
-            if indexer.apply_pushes(BATCH) > 0:
+            applied = indexer.apply_pushes(BATCH)
+            match_new(alerts, store, pushes, synonyms.current()[1])  # also what a kill left
+            if applied > 0:
                 continue
             if time.monotonic() - caught_up_at >= CATCH_UP_S:
                 caught_up_at = time.monotonic()

@@ -15,9 +15,11 @@ from typing import Any
 import falcon
 import orjson
 
+from search.alerts import Alerts
 from search.config import Settings
 from search.errors import NotFound, SearchServiceError
 from search.http import metrics, page
+from search.http.alerts import AlertMatchesResource, AlertResource, AlertsResource
 from search.http.auth import KeyMiddleware
 from search.http.headers import SecurityHeadersMiddleware, cors_middleware
 from search.http.metrics import MetricsMiddleware
@@ -136,6 +138,10 @@ def create_app(
     # Ids are paths ("politics/001"), so the id takes the rest of the URL.
     app.add_route("/documents/{doc_id:path}", DocumentResource(service, pushes))
     app.add_route("/synonyms", SynonymsResource(synonyms))
+    alerts = Alerts(settings.index_dir)
+    app.add_route("/alerts", AlertsResource(alerts, pushes))
+    app.add_route("/alerts/{alert_id}", AlertResource(alerts))
+    app.add_route("/alerts/{alert_id}/matches", AlertMatchesResource(alerts))
     app.add_route("/keys", KeysResource(keys))
     app.add_route("/keys/{key_id}", KeyResource(keys))
     app.add_route("/health", HealthResource())

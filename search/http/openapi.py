@@ -284,6 +284,95 @@ def _writes() -> dict[str, Any]:
         },
         "/keys/{id}": {"delete": _write("Revoke a key", _json(key, "The key, revoked."),
                                         "admin", 404, parameters=[ID_PARAMETER])},
+        **_alerts(),
+    }  # fmt: skip
+
+
+ALERT = {
+    "type": "object",
+    "required": ["id", "name", "q", "people", "created"],
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "q": {"type": "string"},
+        "people": {"type": "array", "items": {"type": "string"}},
+        "from": {"type": "string", "format": "date", "nullable": True},
+        "to": {"type": "string", "format": "date", "nullable": True},
+        "match": {"type": "string", "enum": list(params.MATCHES), "nullable": True},
+        "webhook": {"type": "string", "nullable": True},
+        "created": {"type": "string"},
+        "secret": {"type": "string", "description": "At creation only: signs webhook calls."},
+    },
+}
+ALERT_BODY = {
+    "type": "object",
+    "properties": {
+        name: schema
+        for name, schema in ALERT["properties"].items()  # type: ignore[attr-defined]
+        if name in ("name", "q", "people", "from", "to", "match", "webhook")
+    },
+}
+ALERT_MATCHES = {
+    "type": "object",
+    "required": ["matches", "next"],
+    "properties": {
+        "matches": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "date": {"type": "string", "nullable": True},
+                    "matched_at": {"type": "string"},
+                },
+            },
+        },
+        "next": {"type": "string"},
+    },
+}
+
+
+def _alerts() -> dict[str, Any]:
+    """Saved searches matched against every new article (``search.alerts``)."""
+    made = _json(ALERT, "The alert, with its secret (shown this once).")
+    listed = _json(
+        {"type": "object", "properties": {"alerts": {"type": "array", "items": ALERT}}},
+        "The alerts.",
+    )
+    matches = _json(ALERT_MATCHES, "Matches after the cursor, oldest first; next to ask with.")
+    paging = [
+        {
+            "name": "after",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "The last answer's next (none: from the first match).",
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+        },
+    ]
+    return {
+        "/alerts": {
+            "get": _write("Every alert", listed, "write"),
+            "post": {**_write("Save a search as an alert: the /search query and filters, and "
+                              "an optional webhook", made, "write"),
+                     "responses": {"201": made, **_errors(400, 401, 403)},
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": ALERT_BODY}}}},
+        },
+        "/alerts/{id}": {
+            "get": _write("One alert", _json(ALERT, "The alert."), "write", 404,
+                          parameters=[ID_PARAMETER]),
+            "delete": _write("Delete an alert and its matches", _json(ALERT, "The alert."),
+                             "write", 404, parameters=[ID_PARAMETER]),
+        },
+        "/alerts/{id}/matches": {
+            "get": _write("An alert's matches, each once to a client that follows next",
+                          matches, "write", 400, 404, parameters=[ID_PARAMETER, *paging]),
+        },
     }  # fmt: skip
 
 

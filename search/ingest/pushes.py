@@ -185,6 +185,18 @@ class PushLog:
             ).fetchall()
         return newest, [Push(seq, i, json.loads(r), h) for seq, i, r, h in rows]
 
+    def written_since(self, since: int) -> tuple[int, list[str]]:
+        """The last entry applied, and the ids the entries applied after ``since``
+        wrote (deletions left out), in the order they were first written."""
+        with self.records.using() as db:
+            applied = _applied(db)
+            rows = db.execute(
+                "SELECT id FROM pushes WHERE seq > ? AND seq <= ? AND record IS NOT NULL"
+                " ORDER BY seq",
+                (since, applied),
+            ).fetchall()
+        return applied, list(dict.fromkeys(row[0] for row in rows))
+
     def applied(self) -> int:
         """The last entry in the index."""
         with self.records.using() as db:

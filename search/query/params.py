@@ -78,8 +78,8 @@ def parse_request(params: Mapping[str, str | Sequence[str]]) -> SearchRequest:
         date_from=date_from,
         date_to=date_to,
         sort=sort,
-        page=_int_param(params, "page", 1, 1, MAX_PAGE),
-        per_page=_int_param(params, "per_page", 10, 1, MAX_PER_PAGE),
+        page=int_param(params, "page", 1, 1, MAX_PAGE),
+        per_page=int_param(params, "per_page", 10, 1, MAX_PER_PAGE),
         facets=tuple(dict.fromkeys(facets)),
         collapse=bool_param(params, "collapse"),
         match=match,
@@ -106,7 +106,7 @@ def parse_suggest(params: Mapping[str, str | Sequence[str]]) -> tuple[str, int]:
     q = _single(params, "q") or ""
     if len(q) > MAX_Q_CHARS:
         raise InvalidParameter("q", f"at most {MAX_Q_CHARS} characters")
-    return CONTROL.sub(" ", q), _int_param(params, "limit", SUGGEST_LIMIT, 1, MAX_SUGGESTIONS)
+    return CONTROL.sub(" ", q), int_param(params, "limit", SUGGEST_LIMIT, 1, MAX_SUGGESTIONS)
 
 
 def check_known(params: Mapping[str, object], allowed: Sequence[str] = PARAMETERS) -> None:
@@ -136,7 +136,7 @@ def _single(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _int_param(
+def int_param(
     params: Mapping[str, str | Sequence[str]], name: str, default: int, low: int, high: int
 ) -> int:
     raw = _single(params, name)

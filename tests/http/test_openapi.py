@@ -34,5 +34,9 @@ def test_every_operation_keeps_to_the_document(served_copy: ServedCopy, tmp_path
     )  # fmt: skip
     summary = run.stdout[-3000:]
     assert run.returncode == 0, summary
-    assert "Tested: 17" in summary and "No issues found" in summary, summary
-    assert "Warnings" not in summary, summary
+    assert "Tested: 22" in summary and "failure" not in summary.splitlines()[-1], summary
+    # Made-up ids of articles are all unknown (404): schemathesis says so, and that
+    # is the only warning allowed.
+    warned = summary.split("Warnings:")[-1] if "Warnings:" in summary else ""
+    lines = [line for line in warned.splitlines() if "⚠" in line]
+    assert all("Missing test data" in line for line in lines), summary

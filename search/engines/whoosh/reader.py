@@ -314,6 +314,8 @@ def _with_filter(parsed: wq.Query | None, query: EngineQuery) -> wq.Query:
     clauses: list[wq.Query] = [wq.Term("people_exact", name) for name in query.people]
     if query.date_from or query.date_to:
         clauses.append(wq.TermRange("date", query.date_from, query.date_to))
+    if query.ids is not None:
+        clauses.append(wq.Or([wq.Term("id", doc_id) for doc_id in query.ids]))
     base = parsed if parsed is not None else wq.Every()
     if not clauses:
         return base

@@ -420,6 +420,8 @@ def _with_filter(built: xapian.Query | None, query: EngineQuery) -> xapian.Query
                 query.date_to or "9999",
             )
         )
+    if query.ids is not None:
+        filters.append(xapian.Query(xapian.Query.OP_OR, [a.ID + doc_id for doc_id in query.ids]))
     base = built if built is not None else xapian.Query.MatchAll
     if not filters:
         return base

@@ -1,0 +1,257 @@
+"""Alerts: saved searches matched against every article pushed after they were
+made, each match recorded once, durably, in the order articles became searchable.
+
+Alerts and their matches live in the durable records beside the pushed articles
+(``search.durable``). The writer, once a batch of pushes is applied and its people
+found, runs each alert's search restricted to the batch's articles (``match``):
+the same parser and engine as ``/search``, so an alert's matches are exactly what
+``/search`` finds among them. Matches and the last push matched are written in one
+transaction, so a writer killed anywhere matches what it had not recorded when it
+starts again, and records nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from search import durable
+from search.deadline import Deadline
+from search.errors import InvalidBody, InvalidParameter, NotFound
+from search.ingest.pushes import PushLog
+from search.model import SearchRequest
+from search.query import language as ql
+from search.query.params import parse_request
+from search.query.synonyms import Synonyms
+from search.service import engine_query
+from search.stores.base import Store
+
+# Alerts one key may hold; what one alert may match in one batch is the batch.
+MAX_ALERTS_PER_KEY = 1000
+MAX_NAME_CHARS = 200
+MATCHES_LIMIT, MAX_MATCHES_LIMIT = 100, 1000
+# The alert's fields that are ``/search`` parameters, as it stores them.
+QUERY_FIELDS = ("q", "people", "from", "to", "match")
+MATCH_TIME_LIMIT_S = 10.0
+
+Search = Callable[[SearchRequest, tuple[str, ...]], set[str]]
+Describe = Callable[[list[str]], dict[str, tuple[str, str | None]]]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A saved search; ``secret`` signs its webhook calls (shown once, at creation)."""
+
+    id: str
+    name: str
+    query: dict[str, Any]
+    webhook: str | None
+    secret: str
+    key: str | None
+    created: str
+
+    def request(self) -> SearchRequest:
+        return parse_request({k: v for k, v in self.query.items() if v is not None})
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, **self.query, "webhook": self.webhook,
+                "created": self.created}  # fmt: skip
+
+
+class Alerts:
+    """The alerts of one index folder and their matches."""
+
+    def __init__(self, folder: Path) -> None:
+        self.records = durable.Records(folder)
+
+    def create(self, body: Any, key: str | None, applied: int) -> Alert:
+        """A new alert from ``POST /alerts``'s body; ``applied`` is the last push
+        applied now (the first alert starts matching after it).
+
+        Raises:
+            InvalidBody: not an object, or a field of the wrong kind.
+            InvalidParameter: a bad filter, or the key holds too many alerts.
+            InvalidQuery: ``q`` cannot be understood.
+        """
+        query, name, webhook = _checked(body)
+        alert = Alert(
+            id=secrets.token_hex(8),
+            name=name,
+            query=query,
+            webhook=webhook,
+            secret=secrets.token_urlsafe(24),
+            key=key,
+            created=_now(),
+        )
+        with self.records.transaction() as db:
+            held = db.execute("SELECT count(*) FROM alerts WHERE key IS ?", (key,)).fetchone()[0]
+            if held >= MAX_ALERTS_PER_KEY:
+                raise InvalidParameter("alerts", f"a key holds {MAX_ALERTS_PER_KEY} at most")
+            body_text = json.dumps({"name": name, "query": query, "webhook": webhook})
+            db.execute(
+                "INSERT INTO alerts (id, body, secret, key, created) VALUES (?, ?, ?, ?, ?)",
+                (alert.id, body_text, alert.secret, key, alert.created),
+            )
+            db.execute("INSERT OR IGNORE INTO alerts_matched (one, seq) VALUES (1, ?)", (applied,))
+        return alert
+
+    def behind(self, applied: int) -> bool:
+        """Whether pushes up to ``applied`` have articles no alert was matched with."""
+        with self.records.using() as db:
+            row = db.execute("SELECT seq FROM alerts_matched").fetchone()
+            some = db.execute("SELECT 1 FROM alerts LIMIT 1").fetchone()
+        return some is not None and row is not None and row[0] < applied
+
+    def all(self) -> list[Alert]:
+        with self.records.using() as db:
+            rows = db.execute("SELECT * FROM alerts ORDER BY created, id").fetchall()
+        return [_alert(row) for row in rows]
+
+    def get(self, alert_id: str) -> Alert:
+        """Raises: NotFound: no such alert."""
+        with self.records.using() as db:
+            row = db.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no alert {alert_id!r}")
+        return _alert(row)
+
+    def delete(self, alert_id: str) -> Alert:
+        """Raises: NotFound: no such alert."""
+        alert = self.get(alert_id)
+        with self.records.transaction() as db:
+            db.execute("DELETE FROM alert_matches WHERE alert = ?", (alert_id,))
+            db.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
+        return alert
+
+    def matches(self, alert_id: str, after: str | None, limit: int) -> dict[str, Any]:
+        """``GET /alerts/{id}/matches``: the alert's matches after the cursor
+        ``after``, oldest first, and the cursor to ask with next.
+
+        Raises:
+            NotFound: no such alert.
+            InvalidParameter: ``after`` is not a cursor this gave.
+        """
+        self.get(alert_id)
+        if after is not None and not after.isdigit():
+            raise InvalidParameter("after", "not a next cursor of these matches")
+        since = int(after or 0)
+        with self.records.using() as db:
+            rows = db.execute(
+                "SELECT seq, doc_id, title, date, matched_at FROM alert_matches"
+                " WHERE alert = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (alert_id, since, limit),
+            ).fetchall()
+        found = [{"id": i, "title": t, "date": d, "matched_at": m} for _, i, t, d, m in rows]
+        return {"matches": found, "next": str(rows[-1][0] if rows else since)}
+
+    def match_pending(
+        self, pushed: Callable[[int], tuple[int, list[str]]], search: Search, describe: Describe
+    ) -> int:
+        """Match the articles of the pushes applied since the last match against
+        every alert; returns how many matches were recorded.
+
+        ``pushed(since)`` gives the last push applied and the ids written since
+        ``since`` (in order); ``search(request, ids)`` the ids among them that a
+        search finds; ``describe(ids)`` their titles and dates.
+        """
+        with self.records.using() as db:
+            since = db.execute("SELECT seq FROM alerts_matched").fetchone()
+        last, ids = pushed(since[0] if since else 0)
+        if last <= (since[0] if since else 0):
+            return 0
+        alerts = self.all() if ids else []
+        found = [(alert, search(alert.request(), tuple(ids))) for alert in alerts]
+        shown = describe(sorted({doc_id for _, hits in found for doc_id in hits}))
+        now = _now()
+        rows = [
+            (alert.id, doc_id, *shown.get(doc_id, ("", None)), now)
+            for doc_id in ids
+            for alert, hits in found
+            if doc_id in hits
+        ]
+        with self.records.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO alert_matches (alert, doc_id, title, date, matched_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            recorded = db.total_changes - before
+            db.execute("INSERT OR REPLACE INTO alerts_matched (one, seq) VALUES (1, ?)", (last,))
+        return int(recorded)
+
+
+def match_new(alerts: Alerts, store: Store, pushes: PushLog, synonyms: Synonyms) -> int:
+    """Match the articles of pushes applied since the last match against every
+    alert, over the served index; returns how many matches were recorded."""
+    if not alerts.behind(pushes.applied()):
+        return 0
+    served = store.open_current()
+    try:
+        reader = served.reader
+
+        def found(request: SearchRequest, ids: tuple[str, ...]) -> set[str]:
+            query = replace(engine_query(request, synonyms), ids=ids, offset=0,
+                            limit=max(1, len(ids)), facets=(), collapse=False, feedback=False,
+                            recency=None)  # fmt: skip
+            matches = reader.search(query, Deadline.after(MATCH_TIME_LIMIT_S))
+            return {match.article.id for match in matches.hits}
+
+        def shown(ids: list[str]) -> dict[str, tuple[str, str | None]]:
+            articles = ((doc_id, reader.document(doc_id)) for doc_id in ids)
+            return {i: (a.title, a.date) for i, a in articles if a is not None}
+
+        return alerts.match_pending(pushes.written_since, found, shown)
+    finally:
+        served.reader.close()
+        served.close()
+
+
+def _checked(body: Any) -> tuple[dict[str, Any], str, str | None]:
+    """The query fields, name and webhook of a new alert, checked as ``/search`` would.
+
+    Raises:
+        InvalidBody: not an object, or a field of the wrong kind.
+        InvalidParameter: a bad filter.
+        InvalidQuery: ``q`` cannot be understood.
+    """
+    if not isinstance(body, dict):
+        raise InvalidBody('the body must be a JSON object: {"q": ..., "name": ...}')
+    unknown = sorted(set(body) - {*QUERY_FIELDS, "name", "webhook"})
+    if unknown:
+        raise InvalidParameter(unknown[0], "unknown field of an alert")
+    name, webhook = body.get("name") or "", body.get("webhook")
+    if not isinstance(name, str) or len(name) > MAX_NAME_CHARS:
+        raise InvalidParameter("name", f"a string of {MAX_NAME_CHARS} characters at most")
+    if webhook is not None and not (
+        isinstance(webhook, str) and webhook.startswith(("http://", "https://"))
+    ):
+        raise InvalidParameter("webhook", "an http:// or https:// URL")
+    people = body.get("people") or []
+    if not isinstance(people, list) or not all(isinstance(p, str) for p in people):
+        raise InvalidParameter("people", "a list of names")
+    query = {"q": body.get("q") or "", "people": people, "from": body.get("from"),
+             "to": body.get("to"), "match": body.get("match")}  # fmt: skip
+    for field in ("q", "from", "to", "match"):
+        if query[field] is not None and not isinstance(query[field], str):
+            raise InvalidParameter(field, "a string")
+    request = parse_request({k: v for k, v in query.items() if v is not None})
+    ql.parse(request.q)  # a query that cannot parse is refused now, not at every match
+    kept = {"q": request.q, "people": list(request.people), "from": request.date_from,
+            "to": request.date_to, "match": query["match"] or None}  # fmt: skip
+    return kept, name, webhook
+
+
+def _alert(row: Any) -> Alert:
+    alert_id, body, secret, key, created = row
+    stored = json.loads(body)
+    return Alert(alert_id, stored["name"], stored["query"], stored["webhook"], secret, key, created)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")

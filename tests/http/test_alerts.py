@@ -1,0 +1,115 @@
+"""Alerts over a real gunicorn and its writer, on each engine: saved searches
+matched against pushed articles, each match once, equal to what ``/search`` finds."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from search.keys import Keys
+from tests.conftest import ServedCopy, Server, wait_for
+from tests.http.test_writes import call
+
+WORDS = ["harbour", "election", "budget", "storm", "wombat"]
+PEOPLE = [["Keir Starmer"], ["Rachel Reeves"], ["Keir Starmer", "Rachel Reeves"], []]
+DATES = ["2026-11-02", "2026-12-01", "2025-06-30", None]
+ALERTS = [
+    {"q": "harbour"}, {"q": "harbour storm"}, {"q": '"budget vote"'}, {"q": "wombat OR storm"},
+    {"q": "election -budget"}, {"q": "title:storm"}, {"q": "elect*"}, {"q": "wombats"},
+    {"q": "harbour", "people": ["Keir Starmer"]}, {"q": "", "people": ["Rachel Reeves"]},
+    {"q": "budget", "from": "2026-01-01"}, {"q": "storm", "to": "2026-01-01"},
+    {"q": "people:reeves"}, {"q": "harbour election budget", "match": "any"},
+    {"q": "zanzibarite"}, {"q": "stor~"},
+]  # fmt: skip
+
+
+def pushed(number: int) -> dict[str, Any]:
+    """Articles of varied words, people and dates, people given (no NER to wait for)."""
+    one, two = WORDS[number % 5], WORDS[(number * 3 + 1) % 5]
+    record = {"id": f"alerted/{number}", "title": f"{one.title()} news {number}",
+              "body": f"The {one} and the {two} made the news: a budget vote, story {number}.",
+              "people": PEOPLE[number % 4]}  # fmt: skip
+    if DATES[number % 4]:
+        record["date"] = DATES[number % 4]
+    return record
+
+
+def expected(server: Server, alert: dict[str, Any], ids: set[str]) -> set[str]:
+    """What ``/search`` finds of the alert's query among ``ids``."""
+    params = {
+        name: alert[name] for name in ("q", "people", "from", "to", "match") if alert.get(name)
+    }
+    found: set[str] = set()
+    for page in itertools.count(1):
+        status, body = server.get("/search", {**params, "per_page": 100, "page": page})
+        assert status == 200, body
+        found |= {hit["id"] for hit in body["hits"]}
+        if not body["hits"]:
+            return found & ids
+
+
+def matches(server: Server, alert_id: str, key: str, limit: int = 7) -> list[str]:
+    """Every match of an alert, following ``next`` until nothing is left."""
+    seen, after = [], "0"
+    while True:
+        status, body = call(
+            server, "GET", f"/alerts/{alert_id}/matches?after={after}&limit={limit}", key=key
+        )
+        assert status == 200, body
+        if not body["matches"]:
+            return seen
+        seen += [match["id"] for match in body["matches"]]
+        after = body["next"]
+
+
+def test_alerts_match_what_search_finds_among_new_articles_each_once(
+    served_copy: ServedCopy,
+) -> None:
+    server = served_copy.server
+    _, key = Keys(served_copy.indexer.store.root).create("write")
+    made = []
+    for alert in ALERTS:
+        status, body = call(server, "POST", "/alerts", {"name": alert["q"], **alert}, key)
+        assert status == 201 and body["secret"], body
+        made.append((body["id"], alert))
+    first = [pushed(n) for n in range(40)]
+    assert call(server, "POST", "/documents?wait=true", first, key)[0] == 200
+    # An alert made now matches only what comes after it.
+    status, late = call(server, "POST", "/alerts", {"q": "harbour"}, key)
+    assert status == 201
+    second = [pushed(n) for n in range(40, 80)]
+    assert call(server, "POST", "/documents?wait=true", second, key)[0] == 200
+    everything = {record["id"] for record in first + second}
+    wanted = {alert_id: expected(server, alert, everything) for alert_id, alert in made}
+    assert sum(len(ids) for ids in wanted.values()) > 100  # the shapes match, and differ
+    wait_for(lambda: all(set(matches(server, i, key, 100)) == wanted[i] for i in wanted), 30,
+             "every alert's matches")  # fmt: skip
+    for alert_id, ids in wanted.items():
+        walked = matches(server, alert_id, key)
+        assert len(walked) == len(set(walked)) and set(walked) == ids
+    later = {record["id"] for record in second}
+    assert set(matches(server, late["id"], key)) == expected(server, {"q": "harbour"}, later)
+    # Pushed again, changed: an article already matched is not matched twice.
+    assert call(server, "POST", "/documents?wait=true", first[:5], key)[0] == 200
+    assert all(len(matches(server, i, key)) == len(wanted[i]) for i in wanted)
+
+
+def test_alerts_need_a_write_key_and_a_query_that_parses(served_copy: ServedCopy) -> None:
+    server, keys = served_copy.server, Keys(served_copy.indexer.store.root)
+    _, search_key = keys.create("search")
+    _, key = keys.create("write")
+    assert call(server, "POST", "/alerts", {"q": "x"})[0] == 401
+    assert call(server, "POST", "/alerts", {"q": "x"}, search_key)[0] == 403
+    for bad, code in [({"q": '"open'}, "invalid_query"), ({"q": "x", "from": "May"}, "invalid_parameter"),
+                      ({"q": "x", "colour": "red"}, "invalid_parameter"), (["x"], "invalid_body"),
+                      ({"q": "x", "webhook": "ftp://x"}, "invalid_parameter")]:  # fmt: skip
+        status, body = call(server, "POST", "/alerts", bad, key)
+        assert status == 400 and body["error"]["code"] == code, (bad, body)
+    status, made = call(server, "POST", "/alerts", {"q": "storm", "name": "Storms"}, key)
+    assert status == 201
+    listed = call(server, "GET", "/alerts", key=key)[1]["alerts"]
+    assert [alert["id"] for alert in listed] == [made["id"]] and "secret" not in listed[0]
+    assert call(server, "GET", f"/alerts/{made['id']}", key=key)[1]["name"] == "Storms"
+    assert call(server, "DELETE", f"/alerts/{made['id']}", key=key)[0] == 200
+    assert call(server, "GET", f"/alerts/{made['id']}", key=key)[0] == 404
+    assert call(server, "GET", "/alerts/nope/matches", key=key)[0] == 404
