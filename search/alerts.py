@@ -12,10 +12,11 @@ starts again, and records nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -160,12 +161,20 @@ class Alerts:
         search finds; ``describe(ids)`` their titles and dates.
         """
         with self.records.using() as db:
-            since = db.execute("SELECT seq FROM alerts_matched").fetchone()
-        last, ids = pushed(since[0] if since else 0)
-        if last <= (since[0] if since else 0):
-            return 0
-        alerts = self.all() if ids else []
-        found = [(alert, search(alert.request(), tuple(ids))) for alert in alerts]
+            row = db.execute("SELECT seq FROM alerts_matched").fetchone()
+        since = row[0] if row else 0
+        last, ids = pushed(since)
+        return self.record(ids, search, describe, last) if last > since else 0
+
+    def record(
+        self, ids: list[str], search: Search, describe: Describe, last: int | None = None
+    ) -> int:
+        """Match ``ids`` (in the order they became searchable) against every alert
+        and record the matches not recorded yet; with ``last``, the last push
+        matched, in the same transaction. Returns how many were recorded."""
+        found = (
+            [(alert, search(alert.request(), tuple(ids))) for alert in self.all()] if ids else []
+        )
         shown = describe(sorted({doc_id for _, hits in found for doc_id in hits}))
         now = _now()
         rows = [
@@ -182,7 +191,10 @@ class Alerts:
                 rows,
             )
             recorded = db.total_changes - before
-            db.execute("INSERT OR REPLACE INTO alerts_matched (one, seq) VALUES (1, ?)", (last,))
+            if last is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO alerts_matched (one, seq) VALUES (1, ?)", (last,)
+                )
         return int(recorded)
 
 
@@ -191,24 +203,40 @@ def match_new(alerts: Alerts, store: Store, pushes: PushLog, synonyms: Synonyms)
     alert, over the served index; returns how many matches were recorded."""
     if not alerts.behind(pushes.applied()):
         return 0
-    served = store.open_current()
-    try:
-        reader = served.reader
-
-        def found(request: SearchRequest, ids: tuple[str, ...]) -> set[str]:
-            query = replace(engine_query(request, synonyms), ids=ids, offset=0,
-                            limit=max(1, len(ids)), facets=(), collapse=False, feedback=False,
-                            recency=None)  # fmt: skip
-            matches = reader.search(query, Deadline.after(MATCH_TIME_LIMIT_S))
-            return {match.article.id for match in matches.hits}
-
-        def shown(ids: list[str]) -> dict[str, tuple[str, str | None]]:
-            articles = ((doc_id, reader.document(doc_id)) for doc_id in ids)
-            return {i: (a.title, a.date) for i, a in articles if a is not None}
-
+    with _over(store, synonyms) as (found, shown):
         return alerts.match_pending(pushes.written_since, found, shown)
+
+
+def match_changed(alerts: Alerts, store: Store, ids: list[str], synonyms: Synonyms) -> int:
+    """Match the articles a reindex added or changed against every alert."""
+    if not ids or not alerts.all():
+        return 0
+    with _over(store, synonyms) as (found, shown):
+        return alerts.record(ids, found, shown)
+
+
+@contextlib.contextmanager
+def _over(store: Store, synonyms: Synonyms) -> Iterator[tuple[Search, Describe]]:
+    """An alert's search over some articles of the served index (``/search``'s
+    query, restricted to them, in one window), and their titles and dates."""
+    served = store.open_current()
+    reader = served.reader
+
+    def found(request: SearchRequest, ids: tuple[str, ...]) -> set[str]:
+        query = replace(engine_query(request, synonyms), ids=ids, offset=0,
+                        limit=max(1, len(ids)), facets=(), collapse=False, feedback=False,
+                        recency=None)  # fmt: skip
+        matches = reader.search(query, Deadline.after(MATCH_TIME_LIMIT_S))
+        return {match.article.id for match in matches.hits}
+
+    def shown(ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        articles = ((doc_id, reader.document(doc_id)) for doc_id in ids)
+        return {i: (a.title, a.date) for i, a in articles if a is not None}
+
+    try:
+        yield found, shown
     finally:
-        served.reader.close()
+        reader.close()
         served.close()
 
 

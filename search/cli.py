@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from search.alerts import Alerts, match_changed
 from search.config import DEFAULT_INDEX_DIR, SHARED_DIR, Settings
 from search.engines import DEFAULT_ENGINE, ENGINES
 from search.errors import (
@@ -29,11 +30,14 @@ from search.errors import (
     NotFound,
     ReindexError,
     ReplicasMissed,
+    SearchServiceError,
 )
 from search.indexer import Indexer
 from search.ingest.pushes import PushLog
 from search.keys import SCOPES, Keys
+from search.query.synonyms import SynonymStore
 from search.shards import Shards
+from search.stores.base import Store
 from search.stores.from_settings import open_store
 
 EXIT_FATAL = 2
@@ -147,8 +151,19 @@ def reindex_main(argv: list[str] | None = None) -> int:
     except (OSError, MemoryError) as exc:
         print(f"search-reindex: error: {exc}; the served index is unchanged", file=sys.stderr)
         return EXIT_FATAL
+    _match_alerts(settings, indexer.store, summary.changed)
     print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.render())
     return 0
+
+
+def _match_alerts(settings: Settings, store: Store, changed: list[str]) -> None:
+    """Match what the reindex added or changed against the alerts; a failure is
+    said, and leaves the reindex done."""
+    try:
+        synonyms = SynonymStore(settings.index_dir).current()[1]
+        match_changed(Alerts(settings.index_dir), store, changed, synonyms)
+    except (SearchServiceError, OSError, sqlite3.Error) as exc:
+        print(f"search-reindex: alerts were not matched: {exc}", file=sys.stderr)
 
 
 def _serve_parser() -> argparse.ArgumentParser:

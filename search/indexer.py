@@ -471,12 +471,15 @@ class Indexer:
         before = {doc.id for doc in previous}
         kept_ids = {doc.id for doc in kept}
         now = {article.id for article in articles}
+        hashes = {doc.id: doc.content_hash for doc in previous}
         return Summary(
             added=len(now - before),
             updated=len(now & before),
             deleted=len(before - now - kept_ids),
             unchanged=len(kept_ids),
             full=full,
+            # A full rebuild reads every file again; what it did not change is not new.
+            changed=[a.id for a in articles if hashes.get(a.id) != a.content_hash],
         )
 
     @staticmethod

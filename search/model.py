@@ -338,6 +338,8 @@ class Summary:
     generation: str | None = None
     full: bool = False
     seconds: float = 0.0
+    # The ids of the articles added or changed, for alerts (not in the summary shown).
+    changed: list[str] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from search.cli import reindex_main
 from search.keys import Keys
 from tests.conftest import ServedCopy, Server, wait_for
 from tests.http.test_writes import call
@@ -46,6 +47,12 @@ def expected(server: Server, alert: dict[str, Any], ids: set[str]) -> set[str]:
         found |= {hit["id"] for hit in body["hits"]}
         if not body["hits"]:
             return found & ids
+
+
+def search_ids(server: Server, q: str) -> list[str]:
+    status, body = server.get("/search", {"q": q, "per_page": 100})
+    assert status == 200, body
+    return [hit["id"] for hit in body["hits"]]
 
 
 def matches(server: Server, alert_id: str, key: str, limit: int = 7) -> list[str]:
@@ -113,3 +120,23 @@ def test_alerts_need_a_write_key_and_a_query_that_parses(served_copy: ServedCopy
     assert call(server, "DELETE", f"/alerts/{made['id']}", key=key)[0] == 200
     assert call(server, "GET", f"/alerts/{made['id']}", key=key)[0] == 404
     assert call(server, "GET", "/alerts/nope/matches", key=key)[0] == 404
+
+
+def test_a_folder_reindex_matches_what_it_adds_or_changes_once(served_copy: ServedCopy) -> None:
+    """``search-reindex`` matches its new and changed articles; a run that changes
+    nothing, a full rebuild included, matches nothing more."""
+    server, corpus = served_copy.server, served_copy.corpus
+    index = served_copy.indexer.store.root
+    _, key = Keys(index).create("write")
+    status, alert = call(server, "POST", "/alerts", {"q": "wombat"}, key)
+    assert status == 201
+    (corpus / "wombat1.txt").write_text("Wombat seen\n\nA wombat was seen near the harbour.\n")
+    (corpus / "wombat2.txt").write_text("Wombat again\n\nA second wombat crossed a road.\n")
+    assert reindex_main([str(corpus), "--index", str(index), "--quiet"]) == 0
+    found: list[set[str]] = []
+    wait_for(lambda: found.append(set(search_ids(server, "wombat"))) or len(found[-1]) == 2, 10,
+             "both new articles searchable")  # fmt: skip
+    assert set(matches(server, alert["id"], key)) == found[-1]
+    assert reindex_main([str(corpus), "--index", str(index), "--quiet"]) == 0
+    assert reindex_main([str(corpus), "--index", str(index), "--quiet", "--full"]) == 0
+    assert len(matches(server, alert["id"], key)) == 2
