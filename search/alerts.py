@@ -126,6 +126,7 @@ class Alerts:
         alert = self.get(alert_id)
         with self.records.transaction() as db:
             db.execute("DELETE FROM alert_matches WHERE alert = ?", (alert_id,))
+            db.execute("DELETE FROM alert_deliveries WHERE alert = ?", (alert_id,))
             db.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
         return alert
 
@@ -149,6 +150,23 @@ class Alerts:
             ).fetchall()
         found = [{"id": i, "title": t, "date": d, "matched_at": m} for _, i, t, d, m in rows]
         return {"matches": found, "next": str(rows[-1][0] if rows else since)}
+
+    def undelivered(self, alert_id: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The matches of an alert its webhook has not acknowledged (oldest first,
+        ``limit`` at most), and the cursor after them."""
+        with self.records.using() as db:
+            row = db.execute("SELECT seq FROM alert_deliveries WHERE alert = ?", (alert_id,))
+            done = (row.fetchone() or (0,))[0]
+        page = self.matches(alert_id, str(done), limit)
+        return page["matches"], int(page["next"])
+
+    def delivered(self, alert_id: str, seq: int) -> None:
+        """Its webhook acknowledged the matches up to ``seq``."""
+        with self.records.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO alert_deliveries (alert, seq) VALUES (?, ?)",
+                (alert_id, seq),
+            )
 
     def match_pending(
         self, pushed: Callable[[int], tuple[int, list[str]]], search: Search, describe: Describe

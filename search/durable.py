@@ -70,6 +70,10 @@ CREATE TABLE IF NOT EXISTS alerts_matched (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    alert TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
 """
 
 

@@ -10,7 +10,8 @@ applies it again (pushes are upserts) when it starts. Pushed articles are
 searchable once a batch commits (the workers look for a new commit every
 ``SEARCH_REFRESH_INTERVAL_S``); their people are found after, as for a first
 build (``people_pending``). Then it matches the batch's articles against the
-alerts (``search.alerts``). When idle, it brings a cluster's replicas that were
+alerts (``search.alerts``), whose webhooks a thread of its own calls
+(``search.webhooks``). When idle, it brings a cluster's replicas that were
 down while it wrote up to their shard (``Store.catch_up``).
 """
 
@@ -30,6 +31,7 @@ from search.indexer import Indexer
 from search.ingest.pushes import PushLog
 from search.query.synonyms import SynonymStore
 from search.stores.from_settings import open_store
+from search.webhooks import Deliverer
 
 # Entries applied in one commit at most; a commit a batch keeps a burst of pushes
 # searchable within about a second without a commit for each.
@@ -51,6 +53,8 @@ def run(settings: Settings, stop: threading.Event) -> None:
     store = open_store(settings)
     indexer = Indexer(store, engine=settings.engine, pushes=pushes)
     alerts, synonyms = Alerts(settings.index_dir), SynonymStore(settings.index_dir)
+    webhooks = Deliverer(Alerts(settings.index_dir))
+    threading.Thread(target=webhooks.run, args=(stop,), name="webhooks", daemon=True).start()
     resumed = False
     caught_up_at, behind = 0.0, list[str]()
     while not stop.is_set():

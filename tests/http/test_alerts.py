@@ -3,13 +3,19 @@ matched against pushed articles, each match once, equal to what ``/search`` find
 
 from __future__ import annotations
 
+import http.server
 import itertools
+import json
+import threading
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from search.cli import reindex_main
 from search.keys import Keys
-from tests.conftest import ServedCopy, Server, wait_for
-from tests.http.test_writes import call
+from search.webhooks import SIGNATURE, signature
+from tests.conftest import ServedCopy, Server, free_port, wait_for
+from tests.http.test_writes import article, call
 
 WORDS = ["harbour", "election", "budget", "storm", "wombat"]
 PEOPLE = [["Keir Starmer"], ["Rachel Reeves"], ["Keir Starmer", "Rachel Reeves"], []]
@@ -140,3 +146,66 @@ def test_a_folder_reindex_matches_what_it_adds_or_changes_once(served_copy: Serv
     assert reindex_main([str(corpus), "--index", str(index), "--quiet"]) == 0
     assert reindex_main([str(corpus), "--index", str(index), "--quiet", "--full"]) == 0
     assert len(matches(server, alert["id"], key)) == 2
+
+
+class Receiver:
+    """A webhook receiver on a loopback port: every call's headers and body."""
+
+    def __init__(self, port: int) -> None:
+        calls = self.calls = list[tuple[dict[str, str], bytes]]()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                calls.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def ids(self) -> list[str]:
+        return [match["id"] for _, body in self.calls for match in json.loads(body)["matches"]]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def failed_calls(server: Server) -> float:
+    families = text_string_to_metric_families(server.get_text("/metrics"))
+    return sum(sample.value for family in families if family.name == "search_webhook_calls"
+               for sample in family.samples
+               if sample.name.endswith("_total") and sample.labels["outcome"] == "failed")  # fmt: skip
+
+
+def test_a_webhook_down_for_a_while_gets_every_match_signed_once_it_returns(
+    served_copy: ServedCopy,
+) -> None:
+    server = served_copy.server
+    _, key = Keys(served_copy.indexer.store.root).create("write")
+    port = free_port()
+    hook = {"q": "zanzibarite", "webhook": f"http://127.0.0.1:{port}/hook"}
+    status, alert = call(server, "POST", "/alerts", hook, key)
+    assert status == 201
+    sent = [article(n) for n in range(130)]  # more than one call's batch
+    assert call(server, "POST", "/documents?wait=true", sent, key)[0] == 200
+    wait_for(lambda: len(matches(server, alert["id"], key, 1000)) == 130, 30, "the matches")
+    wait_for(lambda: failed_calls(server) >= 2, 30, "calls to the receiver while it is down")
+    receiver = Receiver(port)
+    try:
+        wait_for(lambda: set(receiver.ids()) == {a["id"] for a in sent}, 60, "the backlog")
+        more = [article(n) for n in range(130, 135)]
+        assert call(server, "POST", "/documents?wait=true", more, key)[0] == 200
+        wanted = {a["id"] for a in sent + more}
+        wait_for(lambda: set(receiver.ids()) == wanted, 30, "the new matches")
+    finally:
+        receiver.stop()
+    assert len(receiver.ids()) == len(wanted)  # nothing twice
+    for headers, body in receiver.calls:
+        assert headers[SIGNATURE] == signature(alert["secret"], body)
+        assert json.loads(body)["alert"] == alert["id"]
+        assert len(json.loads(body)["matches"]) <= 100
