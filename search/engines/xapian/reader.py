@@ -47,19 +47,25 @@ EXACT = xapian.Enquire.USE_EXACT_TERMFREQ
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Reads of a revision a writer discarded meanwhile, before the error is the caller's.
+REOPEN_TRIES = 4
+
+
 def _reopening(method: F) -> F:
-    """``method`` once more on the newest revision when the revision it read was
+    """``method`` again on the newest revision when the revision it read was
     discarded: Xapian keeps a revision only until two newer commits, and pushed
-    articles can be committed twice within a worker's refresh interval."""
+    articles (then their people) can be committed twice within a worker's refresh
+    interval, or during the retry itself under a steady push (``REOPEN_TRIES``)."""
 
     @functools.wraps(method)
     def again(self: XapianReader, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except xapian.DatabaseModifiedError:
-            self.db.reopen()
-            self._forget()
-            return method(self, *args, **kwargs)
+        for _ in range(REOPEN_TRIES - 1):
+            try:
+                return method(self, *args, **kwargs)
+            except xapian.DatabaseModifiedError:
+                self.db.reopen()
+                self._forget()
+        return method(self, *args, **kwargs)
 
     return cast(F, again)
 
