@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from search import durable
+from search import durable, preselect
 from search.deadline import Deadline
 from search.errors import InvalidBody, InvalidParameter, NotFound
 from search.ingest.pushes import PushLog
-from search.model import SearchRequest
+from search.model import Article, SearchRequest
 from search.query import language as ql
 from search.query.params import parse_request
 from search.query.synonyms import Synonyms
@@ -40,8 +40,12 @@ MATCHES_LIMIT, MAX_MATCHES_LIMIT = 100, 1000
 QUERY_FIELDS = ("q", "people", "from", "to", "match")
 MATCH_TIME_LIMIT_S = 10.0
 
+# Over the served index: the ids among some that an alert's search finds; their
+# titles and dates; the alerts some articles could match.
 Search = Callable[[SearchRequest, tuple[str, ...]], set[str]]
 Describe = Callable[[list[str]], dict[str, tuple[str, str | None]]]
+Preselect = Callable[[list["Alert"], list[str]], list["Alert"]]
+Over = tuple[Search, Describe, Preselect]
 
 
 @dataclass(frozen=True)
@@ -168,31 +172,25 @@ class Alerts:
                 (alert_id, seq),
             )
 
-    def match_pending(
-        self, pushed: Callable[[int], tuple[int, list[str]]], search: Search, describe: Describe
-    ) -> int:
+    def match_pending(self, pushed: Callable[[int], tuple[int, list[str]]], over: Over) -> int:
         """Match the articles of the pushes applied since the last match against
-        every alert; returns how many matches were recorded.
-
-        ``pushed(since)`` gives the last push applied and the ids written since
-        ``since`` (in order); ``search(request, ids)`` the ids among them that a
-        search finds; ``describe(ids)`` their titles and dates.
+        the alerts; returns how many matches were recorded. ``pushed(since)`` gives
+        the last push applied and the ids written since ``since`` (in order).
         """
         with self.records.using() as db:
             row = db.execute("SELECT seq FROM alerts_matched").fetchone()
         since = row[0] if row else 0
         last, ids = pushed(since)
-        return self.record(ids, search, describe, last) if last > since else 0
+        return self.record(ids, over, last) if last > since else 0
 
-    def record(
-        self, ids: list[str], search: Search, describe: Describe, last: int | None = None
-    ) -> int:
-        """Match ``ids`` (in the order they became searchable) against every alert
-        and record the matches not recorded yet; with ``last``, the last push
-        matched, in the same transaction. Returns how many were recorded."""
-        found = (
-            [(alert, search(alert.request(), tuple(ids))) for alert in self.all()] if ids else []
-        )
+    def record(self, ids: list[str], over: Over, last: int | None = None) -> int:
+        """Match ``ids`` (in the order they became searchable) against the alerts
+        they could match (``search.preselect``) and record the matches not recorded
+        yet; with ``last``, the last push matched, in the same transaction. Returns
+        how many were recorded."""
+        search, describe, preselect = over
+        alerts = preselect(self.all(), ids) if ids else []
+        found = [(alert, search(alert.request(), tuple(ids))) for alert in alerts]
         shown = describe(sorted({doc_id for _, hits in found for doc_id in hits}))
         now = _now()
         rows = [
@@ -221,22 +219,23 @@ def match_new(alerts: Alerts, store: Store, pushes: PushLog, synonyms: Synonyms)
     alert, over the served index; returns how many matches were recorded."""
     if not alerts.behind(pushes.applied()):
         return 0
-    with _over(store, synonyms) as (found, shown):
-        return alerts.match_pending(pushes.written_since, found, shown)
+    with _over(store, synonyms) as over:
+        return alerts.match_pending(pushes.written_since, over)
 
 
 def match_changed(alerts: Alerts, store: Store, ids: list[str], synonyms: Synonyms) -> int:
     """Match the articles a reindex added or changed against every alert."""
     if not ids or not alerts.all():
         return 0
-    with _over(store, synonyms) as (found, shown):
-        return alerts.record(ids, found, shown)
+    with _over(store, synonyms) as over:
+        return alerts.record(ids, over)
 
 
 @contextlib.contextmanager
-def _over(store: Store, synonyms: Synonyms) -> Iterator[tuple[Search, Describe]]:
+def _over(store: Store, synonyms: Synonyms) -> Iterator[Over]:
     """An alert's search over some articles of the served index (``/search``'s
-    query, restricted to them, in one window), and their titles and dates."""
+    query, restricted to them, in one window), their titles and dates, and the
+    alerts they could match."""
     served = store.open_current()
     reader = served.reader
 
@@ -247,12 +246,20 @@ def _over(store: Store, synonyms: Synonyms) -> Iterator[tuple[Search, Describe]]
         matches = reader.search(query, Deadline.after(MATCH_TIME_LIMIT_S))
         return {match.article.id for match in matches.hits}
 
+    def articles(ids: list[str]) -> list[Article]:
+        return [a for a in (reader.document(doc_id) for doc_id in ids) if a is not None]
+
     def shown(ids: list[str]) -> dict[str, tuple[str, str | None]]:
-        articles = ((doc_id, reader.document(doc_id)) for doc_id in ids)
-        return {i: (a.title, a.date) for i, a in articles if a is not None}
+        return {a.id: (a.title, a.date) for a in articles(ids)}
+
+    def could_match(alerts: list[Alert], ids: list[str]) -> list[Alert]:
+        held = preselect.forms(articles(ids), reader.analyzed)
+        covers = ((a, preselect.cover(engine_query(a.request(), synonyms).tree,
+                                      reader.analyzed)) for a in alerts)  # fmt: skip
+        return [alert for alert, terms in covers if terms is None or terms & held]
 
     try:
-        yield found, shown
+        yield found, shown, could_match
     finally:
         reader.close()
         served.close()
