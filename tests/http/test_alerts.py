@@ -13,6 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from search.cli import reindex_main
 from search.keys import Keys
+from search.query.params import parse_request
+from search.service import SearchService
+from search.stores.local import LocalStore
 from search.webhooks import SIGNATURE, signature
 from tests.conftest import ServedCopy, Server, free_port, wait_for
 from tests.http.test_writes import article, call
@@ -209,3 +212,66 @@ def test_a_webhook_down_for_a_while_gets_every_match_signed_once_it_returns(
         assert headers[SIGNATURE] == signature(alert["secret"], body)
         assert json.loads(body)["alert"] == alert["id"]
         assert len(json.loads(body)["matches"]) <= 100
+
+
+def shaped(n: int) -> dict[str, Any]:
+    """Alert ``n`` of many shapes: words, phrases, OR, NOT, fields, wildcards, fuzzy
+    words, people and date filters."""
+    one, two = WORDS[n % 5], WORDS[(n // 5) % 5]
+    shapes = [one, f"{one} {two}", f'"{one} and"', f"{one} OR {two}", f"{one} -{two}",
+              f"title:{one}", f"{one[:3]}*", f"{one}~", f"people:{PEOPLE[n % 3][0].split()[1]}",
+              f"({one} OR {two}) story"]  # fmt: skip
+    alert: dict[str, Any] = {"q": shapes[n % len(shapes)]}
+    if n % 7 == 1:
+        alert["people"] = PEOPLE[n % 3]
+    if n % 11 == 2:
+        alert["from"] = "2026-01-01"
+    if n % 13 == 3:
+        alert["to"] = "2026-06-30"
+    return alert
+
+
+def test_a_thousand_alerts_match_what_search_finds_among_pushed_and_reindexed_articles(
+    served_copy: ServedCopy,
+) -> None:
+    server, corpus = served_copy.server, served_copy.corpus
+    index = served_copy.indexer.store.root
+    _, key = Keys(index).create("write")
+    made = {}
+    for n in range(1000):
+        status, body = call(server, "POST", "/alerts", shaped(n), key)
+        assert status == 201, body
+        made[body["id"]] = shaped(n)
+    sent = [pushed(n) for n in range(200)]
+    assert call(server, "POST", "/documents?wait=true", sent, key)[0] == 200
+    records = [{**pushed(n), "id": f"filed/{n}"} for n in range(200, 400)]
+    (corpus / "filed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert reindex_main([str(corpus), "--index", str(index), "--quiet"]) == 0
+    new = {r["id"] for r in sent + records}
+    service = SearchService(LocalStore(index), cache_size=0)
+    wanted = {alert_id: found_in(service, alert, new) for alert_id, alert in made.items()}
+    service.close()
+    assert sum(map(len, wanted.values())) > 20_000
+    got: dict[str, list[str]] = {alert_id: [] for alert_id in wanted}
+
+    def all_matched() -> bool:
+        behind = [i for i in wanted if len(got[i]) < len(wanted[i])]
+        got.update({i: matches(server, i, key, 1000) for i in behind})
+        return all(len(got[i]) >= len(wanted[i]) for i in behind)
+
+    wait_for(all_matched, 60, "every alert's matches")
+    for alert_id, ids in wanted.items():
+        got[alert_id] = matches(server, alert_id, key, 1000)
+        assert len(got[alert_id]) == len(set(got[alert_id])), made[alert_id]
+        assert set(got[alert_id]) == ids, made[alert_id]
+
+
+def found_in(service: SearchService, alert: dict[str, Any], ids: set[str]) -> set[str]:
+    """What a search of the alert finds among ``ids``, in-process over the index."""
+    params = {name: alert[name] for name in ("q", "people", "from", "to") if name in alert}
+    found: set[str] = set()
+    for page in itertools.count(1):
+        hits = service.search(parse_request({**params, "per_page": "100", "page": str(page)})).hits
+        found |= {hit.id for hit in hits}
+        if len(hits) < 100:
+            return found & ids
