@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from search import durable, preselect
+from search import durable, phases, preselect
 from search.deadline import Deadline
 from search.errors import InvalidBody, InvalidParameter, NotFound
 from search.ingest.pushes import PushLog
@@ -199,6 +199,7 @@ class Alerts:
             for alert, hits in found
             if doc_id in hits
         ]
+        phases.reached("matching")
         with self.records.transaction() as db:
             before = db.total_changes
             db.executemany(

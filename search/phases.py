@@ -8,6 +8,7 @@ anything is written, or after the run has finished), so the run says where it is
     writing     the engine has taken some of the articles, not all
     committing  the engine has every article, and commits next
     committed   (the writer) pushed articles are committed, not yet marked applied
+    matching    (the writer) a batch's alert matches are found, not yet recorded
     publishing  a new generation is checked, CURRENT not yet swapped to it
     cleanup     the run's changes are served; old generations are removed next
 

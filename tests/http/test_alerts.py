@@ -6,19 +6,24 @@ from __future__ import annotations
 import http.server
 import itertools
 import json
+import os
+import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from search.alerts import Alerts
 from search.cli import reindex_main
+from search.ingest.pushes import PushLog
 from search.keys import Keys
 from search.query.params import parse_request
 from search.service import SearchService
 from search.stores.local import LocalStore
 from search.webhooks import SIGNATURE, signature
-from tests.conftest import ServedCopy, Server, free_port, wait_for
-from tests.http.test_writes import article, call
+from tests.conftest import ServedCopy, Server, free_port, process_state, wait_for
+from tests.http.test_writes import article, call, children_of
 
 WORDS = ["harbour", "election", "budget", "storm", "wombat"]
 PEOPLE = [["Keir Starmer"], ["Rachel Reeves"], ["Keir Starmer", "Rachel Reeves"], []]
@@ -275,3 +280,38 @@ def found_in(service: SearchService, alert: dict[str, Any], ids: set[str]) -> se
         found |= {hit.id for hit in hits}
         if len(hits) < 100:
             return found & ids
+
+
+def test_a_service_killed_while_matching_loses_no_match_and_records_none_twice(
+    served_copy: ServedCopy, tmp_path: Path
+) -> None:
+    """The writer stops itself with a batch applied and its matches found, not
+    recorded; every process is killed there; the restarted service records them
+    all, once."""
+    index = served_copy.indexer.store.root
+    served_copy.server.stop()
+    alerts, pushes = Alerts(index), PushLog(index)
+    alert = alerts.create({"q": "zanzibarite"}, None, pushes.applied())
+    _, key = Keys(index).create("write")
+    marker = tmp_path / "reached"
+    paused = Server(index, SEARCH_PAUSE_AT="matching", SEARCH_PAUSE_FILE=str(marker))
+    sent = [article(n) for n in range(50)]
+    assert call(paused, "POST", "/documents", sent, key)[0] == 200
+    wait_for(marker.exists, 60, "the writer to reach matching")
+    processes = [*children_of(paused.process.pid), paused.process.pid]
+    assert any(process_state(pid) == "T" for pid in processes), "the writer is not stopped"
+    assert pushes.applied() == pushes.counts()["pushed"]  # applied, matched, not recorded
+    assert alerts.matches(alert.id, None, 1000)["matches"] == []
+    for pid in processes:
+        os.kill(pid, signal.SIGKILL)
+    paused.stop()
+    wait_for(lambda: not any(process_state(pid) not in ("", "Z") for pid in processes), 10,
+             "every process to die")  # fmt: skip
+    restarted = Server(index)
+    try:
+        wanted = {a["id"] for a in sent}
+        wait_for(lambda: {m["id"] for m in alerts.matches(alert.id, None, 1000)["matches"]}
+                 == wanted, 60, "the matches after the restart")  # fmt: skip
+        assert len(matches(restarted, alert.id, key)) == len(wanted)
+    finally:
+        restarted.stop()
