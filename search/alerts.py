@@ -1,13 +1,16 @@
-"""Alerts: saved searches matched against every article pushed after they were
-made, each match recorded once, durably, in the order articles became searchable.
+"""Alerts: saved searches matched against every article pushed or reindexed after
+they were made, each match recorded once, durably, in the order articles became
+searchable.
 
 Alerts and their matches live in the durable records beside the pushed articles
 (``search.durable``). The writer, once a batch of pushes is applied and its people
-found, runs each alert's search restricted to the batch's articles (``match``):
-the same parser and engine as ``/search``, so an alert's matches are exactly what
-``/search`` finds among them. Matches and the last push matched are written in one
-transaction, so a writer killed anywhere matches what it had not recorded when it
-starts again, and records nothing twice.
+found, runs the search of each alert the batch could match (``search.preselect``)
+restricted to the batch's articles (``match_new``); ``search-reindex`` does the
+same for what it added or changed (``match_changed``). The same parser and engine
+as ``/search``, so an alert's matches are exactly what ``/search`` finds among
+them. A batch's matches and the last push matched are written in one transaction,
+so a writer killed anywhere matches what it had not recorded when it starts again,
+and records nothing twice.
 """
 
 from __future__ import annotations
