@@ -28,10 +28,10 @@ from search import durable, phases, preselect
 from search.deadline import Deadline
 from search.errors import InvalidBody, InvalidParameter, NotFound
 from search.ingest.pushes import PushLog
-from search.model import Article, SearchRequest
+from search.model import Article, EngineQuery, SearchRequest
 from search.query import language as ql
 from search.query.params import parse_request
-from search.query.synonyms import Synonyms
+from search.query.synonyms import Synonyms, SynonymStore
 from search.service import engine_query
 from search.stores.base import Store
 
@@ -43,12 +43,12 @@ MATCHES_LIMIT, MAX_MATCHES_LIMIT = 100, 1000
 QUERY_FIELDS = ("q", "people", "from", "to", "match")
 MATCH_TIME_LIMIT_S = 10.0
 
-# Over the served index: the ids among some that an alert's search finds; their
-# titles and dates; the alerts some articles could match.
-Search = Callable[[SearchRequest, tuple[str, ...]], set[str]]
-Describe = Callable[[list[str]], dict[str, tuple[str, str | None]]]
-Preselect = Callable[[list["Alert"], list[str]], list["Alert"]]
-Over = tuple[Search, Describe, Preselect]
+# Over the served index: the ids among some that a query finds; the articles of
+# some ids; the alerts some articles could match, each with its query.
+Search = Callable[[EngineQuery, tuple[str, ...]], set[str]]
+Read = Callable[[list[str]], list[Article]]
+Preselect = Callable[[list["Alert"], list[Article]], list[tuple["Alert", EngineQuery]]]
+Over = tuple[Search, Read, Preselect]
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,11 @@ class Alerts:
         """Whether pushes up to ``applied`` have articles no alert was matched with."""
         with self.records.using() as db:
             row = db.execute("SELECT seq FROM alerts_matched").fetchone()
-            some = db.execute("SELECT 1 FROM alerts LIMIT 1").fetchone()
-        return some is not None and row is not None and row[0] < applied
+        return self.any() and row is not None and row[0] < applied
+
+    def any(self) -> bool:
+        with self.records.using() as db:
+            return db.execute("SELECT 1 FROM alerts LIMIT 1").fetchone() is not None
 
     def all(self) -> list[Alert]:
         with self.records.using() as db:
@@ -191,10 +194,12 @@ class Alerts:
         they could match (``search.preselect``) and record the matches not recorded
         yet; with ``last``, the last push matched, in the same transaction. Returns
         how many were recorded."""
-        search, describe, preselect = over
-        alerts = preselect(self.all(), ids) if ids else []
-        found = [(alert, search(alert.request(), tuple(ids))) for alert in alerts]
-        shown = describe(sorted({doc_id for _, hits in found for doc_id in hits}))
+        search, read, preselect = over
+        batch = read(ids) if ids else []
+        found = [
+            (alert, search(query, tuple(ids))) for alert, query in preselect(self.all(), batch)
+        ]
+        shown = {article.id: (article.title, article.date) for article in batch}
         now = _now()
         rows = [
             (alert.id, doc_id, *shown.get(doc_id, ("", None)), now)
@@ -218,55 +223,60 @@ class Alerts:
         return int(recorded)
 
 
-def match_new(alerts: Alerts, store: Store, pushes: PushLog, synonyms: Synonyms) -> int:
+def match_new(alerts: Alerts, store: Store, pushes: PushLog, synonyms: SynonymStore) -> int:
     """Match the articles of pushes applied since the last match against every
     alert, over the served index; returns how many matches were recorded."""
     if not alerts.behind(pushes.applied()):
         return 0
-    with _over(store, synonyms) as over:
+    with _over(store, synonyms.current()[1]) as over:
         return alerts.match_pending(pushes.written_since, over)
 
 
-def match_changed(alerts: Alerts, store: Store, ids: list[str], synonyms: Synonyms) -> int:
+def match_changed(alerts: Alerts, store: Store, ids: list[str], synonyms: SynonymStore) -> int:
     """Match the articles a reindex added or changed against every alert."""
-    if not ids or not alerts.all():
+    if not ids or not alerts.any():
         return 0
-    with _over(store, synonyms) as over:
+    with _over(store, synonyms.current()[1]) as over:
         return alerts.record(ids, over)
 
 
 @contextlib.contextmanager
 def _over(store: Store, synonyms: Synonyms) -> Iterator[Over]:
-    """An alert's search over some articles of the served index (``/search``'s
-    query, restricted to them, in one window), their titles and dates, and the
-    alerts they could match."""
+    """A query's search over some articles of the served index (restricted to
+    them, in one window), the articles of some ids, and the alerts some articles
+    could match, each with its query (made once a batch)."""
     served = store.open_current()
     reader = served.reader
 
-    def found(request: SearchRequest, ids: tuple[str, ...]) -> set[str]:
-        query = replace(engine_query(request, synonyms), ids=ids, offset=0,
-                        limit=max(1, len(ids)), facets=(), collapse=False, feedback=False,
-                        recency=None)  # fmt: skip
-        matches = reader.search(query, Deadline.after(MATCH_TIME_LIMIT_S))
+    def found(query: EngineQuery, ids: tuple[str, ...]) -> set[str]:
+        window = replace(query, ids=ids, offset=0, limit=max(1, len(ids)))
+        matches = reader.search(window, Deadline.after(MATCH_TIME_LIMIT_S))
         return {match.article.id for match in matches.hits}
 
-    def articles(ids: list[str]) -> list[Article]:
+    def read(ids: list[str]) -> list[Article]:
         return [a for a in (reader.document(doc_id) for doc_id in ids) if a is not None]
 
-    def shown(ids: list[str]) -> dict[str, tuple[str, str | None]]:
-        return {a.id: (a.title, a.date) for a in articles(ids)}
-
-    def could_match(alerts: list[Alert], ids: list[str]) -> list[Alert]:
-        held = preselect.forms(articles(ids), reader.analyzed)
-        covers = ((a, preselect.cover(engine_query(a.request(), synonyms).tree,
-                                      reader.analyzed)) for a in alerts)  # fmt: skip
-        return [alert for alert, terms in covers if terms is None or terms & held]
+    def could_match(alerts: list[Alert], batch: list[Article]) -> list[tuple[Alert, EngineQuery]]:
+        held = preselect.forms(batch, reader.analyzed)
+        queries = ((alert, _query(alert, synonyms)) for alert in alerts)
+        return [
+            (alert, query)
+            for alert, query in queries
+            if (terms := preselect.cover(query.tree, reader.analyzed)) is None or terms & held
+        ]
 
     try:
-        yield found, shown, could_match
+        yield found, read, could_match
     finally:
         reader.close()
         served.close()
+
+
+def _query(alert: Alert, synonyms: Synonyms) -> EngineQuery:
+    """What the engine matches for an alert: its ``/search`` query, without what
+    only orders or counts the hits."""
+    return replace(engine_query(alert.request(), synonyms), facets=(), collapse=False,
+                   feedback=False, recency=None)  # fmt: skip
 
 
 def _checked(body: Any) -> tuple[dict[str, Any], str, str | None]:

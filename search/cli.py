@@ -160,7 +160,7 @@ def _match_alerts(settings: Settings, store: Store, changed: list[str]) -> None:
     """Match what the reindex added or changed against the alerts; a failure is
     said, and leaves the reindex done."""
     try:
-        synonyms = SynonymStore(settings.index_dir).current()[1]
+        synonyms = SynonymStore(settings.index_dir)
         match_changed(Alerts(settings.index_dir), store, changed, synonyms)
     except (SearchServiceError, OSError, sqlite3.Error) as exc:
         print(f"search-reindex: alerts were not matched: {exc}", file=sys.stderr)

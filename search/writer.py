@@ -63,7 +63,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
                 indexer.resume_people()
                 resumed = True
             applied = indexer.apply_pushes(BATCH)
-            match_new(alerts, store, pushes, synonyms.current()[1])  # also what a kill left
+            match_new(alerts, store, pushes, synonyms)  # also what a kill left
             if applied > 0:
                 continue
             if time.monotonic() - caught_up_at >= CATCH_UP_S:
