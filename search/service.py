@@ -204,7 +204,7 @@ class SearchService:
         """
         started = time.perf_counter()
         deadline = Deadline.after(self.time_limit_s)
-        version, synonyms = self.synonyms.current() if self.synonyms else (0, Synonyms())
+        version, synonyms = self._synonyms()
         with self._serving(deadline) as view:
             if view.synonyms != version:  # results found without the set in use now
                 view.cache.clear()
@@ -254,7 +254,7 @@ class SearchService:
         request = replace(request, page=1, per_page=EXPORT_BATCH, cursor=None, facets=())
         while True:
             deadline = self._deadline()
-            synonyms = self.synonyms.current()[1] if self.synonyms else Synonyms()
+            synonyms = self._synonyms()[1]
             with self._serving(deadline) as view:
                 query = engine_query(request, synonyms)
                 matches, offset = _page(view.reader, request, query, deadline)
@@ -266,6 +266,10 @@ class SearchService:
             if token is None:
                 return
             request = replace(request, cursor=token)
+
+    def _synonyms(self) -> tuple[int, Synonyms]:
+        """The synonym set in use now and its version (none, version 0, without a store)."""
+        return self.synonyms.current() if self.synonyms else (0, Synonyms())
 
     def suggest(self, q: str, limit: int) -> list[Completion]:
         """Completions of the last word of ``q`` (``search.completions``)."""
