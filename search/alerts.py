@@ -118,9 +118,11 @@ class Alerts:
         with self.records.using() as db:
             return db.execute("SELECT 1 FROM alerts LIMIT 1").fetchone() is not None
 
-    def all(self) -> list[Alert]:
+    def all(self, with_webhook: bool = False) -> list[Alert]:
+        """Every alert, or those with a webhook (read every time the webhooks look)."""
+        where = "WHERE json_extract(body, '$.webhook') IS NOT NULL" if with_webhook else ""
         with self.records.using() as db:
-            rows = db.execute("SELECT * FROM alerts ORDER BY created, id").fetchall()
+            rows = db.execute(f"SELECT * FROM alerts {where} ORDER BY created, id").fetchall()
         return [_alert(row) for row in rows]
 
     def get(self, alert_id: str) -> Alert:

@@ -62,8 +62,8 @@ class Deliverer:
         """One call to each receiver with matches to send whose backoff is over;
         returns how many were acknowledged."""
         acknowledged = 0
-        for alert in self.alerts.all():
-            if alert.webhook and time.monotonic() >= self._next_try.get(alert.id, 0.0):
+        for alert in self.alerts.all(with_webhook=True):
+            if time.monotonic() >= self._next_try.get(alert.id, 0.0):
                 acknowledged += self._deliver(alert)
         return acknowledged
 
