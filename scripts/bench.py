@@ -15,6 +15,7 @@ commit, on an index it builds of the same corpus, alternating with this code's o
 so a change's speed is a ratio taken in one run. Bounded: each wrk run lasts
 ``--seconds``. ``--first-search`` times the quick start instead:
 how long a new user waits, from the reindex of the bundled corpus to a first answer.
+``--push`` and ``--alerts`` measure live news instead (``bench_push``, ``bench_alerts``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import bench_alerts
+import bench_corpus
+import bench_ingest
 from bench_push import render as render_push
 from bench_push import sustained_push
 from provenance import provenance
@@ -415,12 +419,17 @@ def bench_scale(
     engines: list[str],
     shard_counts: list[int] = [],  # noqa: B006 (never changed)
     baseline: tuple[Path, str] | None = None,
+    given: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Every figure of one scale, for each engine on the same corpus in the same run,
     and for the Xapian engine over each number of shards (one replica each, real
-    ``xapian-tcpsrv`` on loopback); raw Whoosh where the Whoosh engine runs."""
+    ``xapian-tcpsrv`` on loopback); raw Whoosh where the Whoosh engine runs. With
+    ``given`` (``bench_corpus`` records), the corpus is those, people given."""
     corpus = workdir / f"corpus{scale}"
-    count = make_corpus(corpus, scale)
+    if given is not None:
+        count = bench_corpus.write_corpus(corpus, given, scale)
+    else:
+        count = make_corpus(corpus, scale)
     result: dict[str, Any] = {"articles": count, "index": {}, "search_ms": {}, "http": {}}
     layouts = [(engine, 0) for engine in engines] + [("xapian", n) for n in shard_counts]
     for engine, shards in layouts:
@@ -466,7 +475,7 @@ def bench_index(
     return {
         "docs_per_s": count / full_s, "seconds": full_s, "peak_rss_mb": peak_mb,
         "unchanged_reindex_s": unchanged_s,
-        "size_mb": sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) / 2**20,
+        "size_mb": bench_ingest.size_mb(data),
     }  # fmt: skip
 
 
@@ -598,6 +607,81 @@ def push_main(rate: float, seconds: int, scale: int, engines: str) -> int:
     return 0
 
 
+ALERT_COUNTS = [1000, 10_000, 100_000]
+NEWS_ALERTS, LIVE_ALERTS = 1000, 10_000
+
+
+def alerts_main(rate: float, seconds: int, scale: int, engines: str) -> int:
+    """``--alerts``: matching's cost against the number of alerts, then a push of
+    ``rate`` articles/s with 10,000 alerts, on each engine's index. Two mixes: a
+    service's alerts are mostly on things a given stream never mentions (1,000 on
+    the set's own words and people, the rest on words it does not hold), and, the
+    worst case, every alert on the stream's words (matches grow with the alerts)."""
+    with tempfile.TemporaryDirectory(prefix="search-bench-") as temporary:
+        started = time.perf_counter()
+        base = bench_corpus.records(BBC)
+        corpus = Path(temporary) / "corpus"
+        count = bench_corpus.write_corpus(corpus, base, scale)
+        bodies = bench_alerts.alert_bodies(base, max(ALERT_COUNTS))
+        others = bench_alerts.elsewhere(base, max(ALERT_COUNTS), SHARED / "data")
+        mixes = {
+            "1,000 on the news, the rest on other things": [
+                bodies[:NEWS_ALERTS] + others[: count - NEWS_ALERTS] for count in ALERT_COUNTS
+            ],
+            "all on the news": [bodies[:count] for count in ALERT_COUNTS],
+        }
+        found_s = time.perf_counter() - started
+        print(f"alerts, {scale}x ({count:,} articles, people found once in {found_s:.0f} s), "
+              f"on commit {provenance()['commit']}:")  # fmt: skip
+        ids = [f"copy{c % scale:02d}/{r['id']}" for c, r in enumerate(base[:: len(base) // 200])]
+        for engine in engines_at(engines, scale):
+            settings = Settings(index_dir=Path(temporary) / f"index-{engine}")
+            built = bench_index(corpus, settings, engine, count, settings.index_dir)
+            print(f"- {engine}: index built in {built['seconds']:.0f} s", flush=True)
+            curve = bench_alerts.cost_curve(settings, mixes, ids)
+            served = Served(settings, cache_size=0)
+            try:
+                made_s = bench_alerts.make_alerts(served.url, settings.index_dir,
+                                                  bodies[:LIVE_ALERTS])  # fmt: skip
+                figures = bench_alerts.live(served.url, settings.index_dir, base, rate, seconds)
+            finally:
+                served.stop()
+            print(bench_alerts.render(engine, curve, made_s, LIVE_ALERTS, figures), flush=True)
+    return 0
+
+
+def ingest_main(scale: int, engines: str, baseline: str | None) -> int:
+    """``--ingest``: the same JSONL records built by each engine (and by the code of
+    commit ``baseline``) and imported by Typesense, in one run (``bench_ingest``)."""
+    with tempfile.TemporaryDirectory(prefix="search-bench-") as temporary:
+        corpus = Path(temporary) / "corpus"
+        count = bench_corpus.write_corpus(corpus, bench_corpus.records(BBC), scale)
+        print(f"ingest, {scale}x, on commit {provenance()['commit']}:", flush=True)
+        rows = {}
+        for engine in engines_at(engines, scale):
+            settings = Settings(index_dir=Path(temporary) / f"index-{engine}")
+            rows[f"ours, {engine}"] = bench_index(
+                corpus, settings, engine, count, settings.index_dir
+            )
+            shutil.rmtree(settings.index_dir)
+            if baseline:
+                rows[f"{baseline}, {engine}"] = baseline_build(corpus, engine, count, baseline)
+        rows["typesense"] = bench_ingest.typesense(corpus, Path(temporary))
+        print(bench_ingest.render(count, rows))
+    return 0
+
+
+def baseline_build(corpus: Path, engine: str, count: int, rev: str) -> dict[str, float]:
+    """A full build of ``corpus`` by the code of commit ``rev``: time, rate and size."""
+    with tempfile.TemporaryDirectory(prefix="search-bench-baseline-") as temporary:
+        index = Path(temporary) / "index"
+        with checkout(rev, Path(temporary)) as code:
+            seconds, _ = timed([sys.executable, "-c", BASELINE_REINDEX, str(code), str(corpus),
+                                "--index", str(index), "--engine", engine])  # fmt: skip
+        size = bench_ingest.size_mb(index)
+    return {"seconds": seconds, "docs_per_s": count / seconds, "size_mb": size}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="1,4", help="comma list of corpus copies (1,16,64)")
@@ -617,7 +701,8 @@ def main() -> int:
     parser.add_argument(
         "--baseline",
         metavar="REV",
-        help="also measure in-process searches with the code of commit REV, same indexes",
+        help="also measure in-process searches (with --ingest: builds) with the code of "
+        "commit REV, same indexes",
     )
     parser.add_argument(
         "--push",
@@ -625,6 +710,25 @@ def main() -> int:
         metavar="RATE",
         help="only push RATE articles/s for --seconds into an index of the first scale, "
         "with 4 clients searching: time from the 200 to searchable, failed searches",
+    )
+    parser.add_argument(
+        "--alerts",
+        type=float,
+        metavar="RATE",
+        help="only alerts: matching's cost for 1k, 10k and 100k alerts on an index of the "
+        "first scale, then RATE articles/s pushed for --seconds against 10k alerts",
+    )
+    parser.add_argument(
+        "--people-given",
+        action="store_true",
+        help="index JSONL records with their people (found once, over one copy) instead "
+        "of text files: no NER in the builds, so 16x and more build in minutes",
+    )
+    parser.add_argument(
+        "--ingest",
+        action="store_true",
+        help="only ingest: the first scale's JSONL records (people given) built by each "
+        "engine and imported by Typesense 0.24.1, in one run",
     )
     parser.add_argument(
         "--first-search",
@@ -641,6 +745,10 @@ def main() -> int:
             f"{timing['people_found_s']:.0f} s"
         )
         return 0
+    if args.ingest:
+        return ingest_main(int(args.scales.split(",")[0]), args.engines, args.baseline)
+    if args.alerts:
+        return alerts_main(args.alerts, args.seconds, int(args.scales.split(",")[0]), args.engines)
     if args.push:
         return push_main(args.push, args.seconds, int(args.scales.split(",")[0]), args.engines)
     if shutil.which("wrk") is None:
@@ -659,15 +767,17 @@ def main() -> int:
                 stack.enter_context(checkout(args.baseline, Path(temporary))),
                 args.baseline,
             )
+        given = bench_corpus.records(BBC) if args.people_given else None
         for scale in (int(s) for s in args.scales.split(",")):
             engines = engines_at(args.engines, scale)
             shard_counts = [int(n) for n in args.shards.split(",") if n]
             results[scale] = bench_scale(
-                scale, Path(temporary), args.seconds, texts, engines, shard_counts, baseline
+                scale, Path(temporary), args.seconds, texts, engines, shard_counts, baseline, given
             )
             print(report(scale, results[scale]) + "\n", flush=True)
             if args.json:
-                figures = {**ran, "baseline": args.baseline, "scales": results}
+                figures = {**ran, "baseline": args.baseline, "people_given": args.people_given,
+                           "scales": results}  # fmt: skip
                 args.json.write_text(json.dumps(figures, indent=2) + "\n")
     print(side_by_side(results))
     if args.baseline:

@@ -4,13 +4,15 @@ searchable.
 
 Alerts and their matches live in the durable records beside the pushed articles
 (``search.durable``). The writer, once a batch of pushes is applied and its people
-found, runs the search of each alert the batch could match (``search.preselect``)
-restricted to the batch's articles (``match_new``); ``search-reindex`` does the
-same for what it added or changed (``match_changed``). The same parser and engine
-as ``/search``, so an alert's matches are exactly what ``/search`` finds among
-them. A batch's matches and the last push matched are written in one transaction,
-so a writer killed anywhere matches what it had not recorded when it starts again,
-and records nothing twice.
+found, verifies each alert the batch could match (``search.preselect``; the alerts
+are kept by their covers between batches) against the batch's articles alone
+(``Reader.matching``, ``match_new``); ``search-reindex`` does the same for what it
+added or changed (``match_changed``). The same parser and engine as ``/search``,
+so an alert's matches are exactly what ``/search`` finds among them. A batch's
+matches and the last push matched are written in one transaction, so a writer
+killed anywhere matches what it had not recorded when it starts again, and records
+nothing twice; a reindex notes what it is about to write (``Alerts.due``), so one
+killed after writing loses no match either.
 """
 
 from __future__ import annotations
@@ -41,14 +43,16 @@ MAX_NAME_CHARS = 200
 MATCHES_LIMIT, MAX_MATCHES_LIMIT = 100, 1000
 # The alert's fields that are ``/search`` parameters, as it stores them.
 QUERY_FIELDS = ("q", "people", "from", "to", "match")
-MATCH_TIME_LIMIT_S = 10.0
+# For the alerts of one batch (a search each, or a match on the batch alone).
+MATCH_TIME_LIMIT_S = 60.0
 
-# Over the served index: the ids among some that a query finds; the articles of
+# Over the served index: the ids among some that each query finds; the articles of
 # some ids; the alerts some articles could match, each with its query.
-Search = Callable[[EngineQuery, tuple[str, ...]], set[str]]
+Search = Callable[[list[EngineQuery], list[str]], list[set[str]]]
 Read = Callable[[list[str]], list[Article]]
-Preselect = Callable[[list["Alert"], list[Article]], list[tuple["Alert", EngineQuery]]]
+Preselect = Callable[[list[Article]], list[tuple["Alert", EngineQuery]]]
 Over = tuple[Search, Read, Preselect]
+Covers = preselect.Covers[tuple["Alert", EngineQuery]]
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Alerts:
 
     def __init__(self, folder: Path) -> None:
         self.records = durable.Records(folder)
+        # The covers, what they were made for (synonyms, engine) and the alerts' version.
+        self._covers: tuple[tuple[int, type], Covers, int] | None = None
 
     def create(self, body: Any, key: str | None, applied: int) -> Alert:
         """A new alert from ``POST /alerts``'s body; ``applied`` is the last push
@@ -106,6 +112,7 @@ class Alerts:
                 (alert.id, body_text, alert.secret, key, alert.created),
             )
             db.execute("INSERT OR IGNORE INTO alerts_matched (one, seq) VALUES (1, ?)", (applied,))
+            _changed(db)
         return alert
 
     def behind(self, applied: int) -> bool:
@@ -140,7 +147,59 @@ class Alerts:
             db.execute("DELETE FROM alert_matches WHERE alert = ?", (alert_id,))
             db.execute("DELETE FROM alert_deliveries WHERE alert = ?", (alert_id,))
             db.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
+            _changed(db)
         return alert
+
+    def covers(self, synonyms: tuple[int, Synonyms], analyzed: preselect.Analyzed,
+               engine: type) -> Covers:  # fmt: skip
+        """Every alert with its query, by their covers: kept between batches, made
+        again when the synonyms or the engine (its analysis) changed, and brought up
+        to date, alert by alert, when alerts were made or deleted."""
+        with self.records.using() as db:
+            row = db.execute("SELECT version FROM alerts_changed").fetchone()
+        version, made_for = (row[0] if row else 0), (synonyms[0], engine)
+        if self._covers is None or self._covers[0] != made_for:
+            self._covers = (made_for, preselect.Covers(analyzed), -1)
+        _, covers, seen = self._covers
+        if seen != version:
+            with self.records.using() as db:
+                ids = {alert_id for (alert_id,) in db.execute("SELECT id FROM alerts")}
+            for gone in covers.keys() - ids:
+                covers.remove(gone)
+            for alert in self._read(ids - covers.keys()):
+                query = _query(alert, synonyms[1])
+                covers.add(alert.id, (alert, query), query.tree)
+            self._covers = (made_for, covers, version)
+        return covers
+
+    def _read(self, ids: set[str]) -> list[Alert]:
+        """The alerts of ``ids``, oldest first."""
+        with self.records.using() as db:
+            rows = db.execute(
+                "SELECT * FROM alerts WHERE id IN (SELECT value FROM json_each(?))"
+                " ORDER BY created, id",
+                (json.dumps(sorted(ids)),),
+            ).fetchall()
+        return [_alert(row) for row in rows]
+
+    def due(self, changes: list[tuple[str, str]]) -> None:
+        """Note the articles a reindex is about to write, each with its content hash:
+        once written they are matched, by that reindex or, if it was killed before
+        it could, by the writer or the next reindex (``match_changed``)."""
+        if changes and self.any():
+            with self.records.transaction() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO alerts_due (doc_id, content_hash) VALUES (?, ?)",
+                    changes,
+                )
+
+    def noted(self) -> dict[str, str]:
+        with self.records.using() as db:
+            return dict(db.execute("SELECT doc_id, content_hash FROM alerts_due").fetchall())
+
+    def forget(self, ids: set[str]) -> None:
+        with self.records.transaction() as db:
+            db.executemany("DELETE FROM alerts_due WHERE doc_id = ?", ((i,) for i in ids))
 
     def matches(self, alert_id: str, after: str | None, limit: int) -> dict[str, Any]:
         """``GET /alerts/{id}/matches``: the alert's matches after the cursor
@@ -198,9 +257,10 @@ class Alerts:
         how many were recorded."""
         search, read, preselect = over
         batch = read(ids) if ids else []
-        found = [
-            (alert, search(query, tuple(ids))) for alert, query in preselect(self.all(), batch)
-        ]
+        chosen = preselect(batch)
+        queries = list(dict.fromkeys(query for _, query in chosen))  # alerts of one query: once
+        searched = dict(zip(queries, search(queries, ids), strict=True))
+        found = [(alert, searched[query]) for alert, query in chosen]
         shown = {article.id: (article.title, article.date) for article in batch}
         now = _now()
         rows = [
@@ -218,6 +278,7 @@ class Alerts:
                 rows,
             )
             recorded = db.total_changes - before
+            db.executemany("DELETE FROM alerts_due WHERE doc_id = ?", ((i,) for i in ids))
             if last is not None:
                 db.execute(
                     "INSERT OR REPLACE INTO alerts_matched (one, seq) VALUES (1, ?)", (last,)
@@ -230,42 +291,46 @@ def match_new(alerts: Alerts, store: Store, pushes: PushLog, synonyms: SynonymSt
     alert, over the served index; returns how many matches were recorded."""
     if not alerts.behind(pushes.applied()):
         return 0
-    with _over(store, synonyms.current()[1]) as over:
+    with _over(alerts, store, synonyms.current()) as over:
         return alerts.match_pending(pushes.written_since, over)
 
 
-def match_changed(alerts: Alerts, store: Store, ids: list[str], synonyms: SynonymStore) -> int:
-    """Match the articles a reindex added or changed against every alert."""
-    if not ids or not alerts.any():
+def match_changed(
+    alerts: Alerts, store: Store, ids: list[str], synonyms: SynonymStore, done: bool = True
+) -> int:
+    """Match against every alert the articles a reindex added or changed, and those
+    a killed reindex wrote and did not match (noted ``due``, and served with the
+    content noted). ``done``: no reindex is under way (this one finished), so a
+    noted article not served as noted was never written, and is forgotten."""
+    noted = alerts.noted()
+    if not (ids or noted) or not alerts.any():
         return 0
-    with _over(store, synonyms.current()[1]) as over:
-        return alerts.record(ids, over)
+    with _over(alerts, store, synonyms.current()) as over:
+        _, read, _ = over
+        left = sorted(set(noted) - set(ids))  # a killed reindex's (``ids`` are matched anyway)
+        written = [a.id for a in read(left) if a.content_hash == noted[a.id]]
+        if done and (stale := set(left) - set(written)):
+            alerts.forget(stale)
+        return alerts.record([*ids, *written], over)
 
 
 @contextlib.contextmanager
-def _over(store: Store, synonyms: Synonyms) -> Iterator[Over]:
-    """A query's search over some articles of the served index (restricted to
-    them, in one window), the articles of some ids, and the alerts some articles
-    could match, each with its query (made once a batch)."""
+def _over(alerts: Alerts, store: Store, synonyms: tuple[int, Synonyms]) -> Iterator[Over]:
+    """Over the served index: which of some articles each query finds (``Reader.matching``),
+    the articles of some ids, and the alerts some articles could match, each with
+    its query."""
     served = store.open_current()
     reader = served.reader
 
-    def found(query: EngineQuery, ids: tuple[str, ...]) -> set[str]:
-        window = replace(query, ids=ids, offset=0, limit=max(1, len(ids)))
-        matches = reader.search(window, Deadline.after(MATCH_TIME_LIMIT_S))
-        return {match.article.id for match in matches.hits}
+    def found(queries: list[EngineQuery], ids: list[str]) -> list[set[str]]:
+        return reader.matching(queries, ids, Deadline.after(MATCH_TIME_LIMIT_S))
 
     def read(ids: list[str]) -> list[Article]:
         return [a for a in (reader.document(doc_id) for doc_id in ids) if a is not None]
 
-    def could_match(alerts: list[Alert], batch: list[Article]) -> list[tuple[Alert, EngineQuery]]:
-        held = preselect.forms(batch, reader.analyzed)
-        queries = ((alert, _query(alert, synonyms)) for alert in alerts)
-        return [
-            (alert, query)
-            for alert, query in queries
-            if (terms := preselect.cover(query.tree, reader.analyzed)) is None or terms & held
-        ]
+    def could_match(batch: list[Article]) -> list[tuple[Alert, EngineQuery]]:
+        covers = alerts.covers(synonyms, reader.analyzed, type(reader))
+        return covers.could_match(preselect.forms(batch, reader.analyzed))
 
     try:
         yield found, read, could_match
@@ -314,6 +379,12 @@ def _checked(body: Any) -> tuple[dict[str, Any], str, str | None]:
     kept = {"q": request.q, "people": list(request.people), "from": request.date_from,
             "to": request.date_to, "match": query["match"] or None}  # fmt: skip
     return kept, name, webhook
+
+
+def _changed(db: Any) -> None:
+    """Count a change of the alerts (what ``Alerts.covers`` keeps is then stale)."""
+    db.execute("INSERT INTO alerts_changed (one, version) VALUES (1, 1)"
+               " ON CONFLICT (one) DO UPDATE SET version = version + 1")  # fmt: skip
 
 
 def _alert(row: Any) -> Alert:

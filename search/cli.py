@@ -17,6 +17,7 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -104,7 +105,10 @@ def _reindex_parser() -> argparse.ArgumentParser:
         "--wait", action="store_true", help="wait for a running reindex instead of exiting"
     )
     parser.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 1, help="processes for extraction"
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes for NER and for a new index's build",
     )
     parser.add_argument(
         "--engine",
@@ -138,7 +142,8 @@ def reindex_main(argv: list[str] | None = None) -> int:
             engine=settings.engine,
             pushes=PushLog(settings.index_dir),
         )
-        summary = indexer.reindex(args.sources, full=args.full, progress=progress, wait=args.wait)
+        summary = indexer.reindex(args.sources, full=args.full, progress=progress, wait=args.wait,
+                                  changing=_noted_for_alerts(settings))  # fmt: skip
     except LockHeld as exc:
         print(f"search-reindex: {exc}", file=sys.stderr)
         return EXIT_LOCKED
@@ -154,6 +159,22 @@ def reindex_main(argv: list[str] | None = None) -> int:
     _match_alerts(settings, indexer.store, summary.changed)
     print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.render())
     return 0
+
+
+def _noted_for_alerts(settings: Settings) -> Callable[[list[tuple[str, str]]], None]:
+    """What notes the articles a reindex is about to write, for the alerts to match
+    even if the reindex is killed after writing them."""
+    alerts = Alerts(settings.index_dir)
+
+    def note(changes: list[tuple[str, str]]) -> None:
+        try:
+            alerts.due(changes)
+        except sqlite3.Error as exc:
+            raise ReindexError(
+                f"the articles to match against alerts cannot be noted: {exc}"
+            ) from exc
+
+    return note
 
 
 def _match_alerts(settings: Settings, store: Store, changed: list[str]) -> None:

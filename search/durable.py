@@ -57,6 +57,11 @@ CREATE TABLE IF NOT EXISTS alerts (
     key TEXT,
     created TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS alerts_by_key ON alerts (key);
+CREATE TABLE IF NOT EXISTS alerts_changed (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    version INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS alert_matches (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     alert TEXT NOT NULL,
@@ -69,6 +74,10 @@ CREATE TABLE IF NOT EXISTS alert_matches (
 CREATE TABLE IF NOT EXISTS alerts_matched (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts_due (
+    doc_id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS alert_deliveries (
     alert TEXT PRIMARY KEY,

@@ -117,6 +117,13 @@ class SearchTimeout(ServiceUnavailable):
     code = "search_timeout"
 
 
+class IndexChanging(ServiceUnavailable):
+    """The index was committed to so often while a search read it that every
+    revision it read was discarded before the search was done."""
+
+    code = "index_changing"
+
+
 class ShardUnavailable(ServiceUnavailable):
     """No replica of a shard answers with its latest articles, so no answer would be whole."""
 

@@ -9,16 +9,24 @@ alerts whose cover meets them, and those without a cover (a wildcard, a fuzzy
 word, a query of filters or exclusions alone), are searched. A cover never
 leaves out an alert that would match: a word is covered only when it is plain
 letters, which the engines and the cover read alike.
+
+``Covers`` keeps the alerts by the forms of their covers, built once for many
+batches: an article's forms find the alerts it could match by as many lookups as
+it has forms, so the cost of pre-selection follows the articles and the alerts
+they could match, not how many alerts there are.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
 from search.analysis import TOKEN
 from search.model import And, Article, Node, Or, Phrase, Word
 
 Analyzed = Callable[[str], str | None]
+T = TypeVar("T")
 
 
 def cover(tree: Node, analyzed: Analyzed) -> frozenset[str] | None:
@@ -48,6 +56,55 @@ def forms(articles: Iterable[Article], analyzed: Analyzed) -> set[str]:
         for word in TOKEN.findall(text)
     }
     return {form for form in map(analyzed, words) if form is not None}
+
+
+class Covers(Generic[T]):
+    """Items (alerts), each under a key, by the forms of their queries' covers; kept
+    as items come and go, so a change costs what it changes."""
+
+    def __init__(self, analyzed: Analyzed) -> None:
+        self._analyzed = analyzed
+        self._items: dict[str, tuple[int, T]] = {}  # in the order they came
+        self._forms: dict[str, frozenset[str]] = {}
+        self._uncovered: set[str] = set()
+        self._by_form: defaultdict[str, set[str]] = defaultdict(set)
+        self._added = 0
+
+    def add(self, key: str, item: T, tree: Node) -> None:
+        self._items[key] = (self._added, item)
+        self._added += 1
+        found = cover(tree, self._analyzed)
+        if found is None:
+            self._uncovered.add(key)
+            return
+        self._forms[key] = found
+        for form in found:
+            self._by_form[form].add(key)
+
+    def remove(self, key: str) -> None:
+        del self._items[key]
+        self._uncovered.discard(key)
+        for form in self._forms.pop(key, ()):
+            self._by_form[form].discard(key)
+            if not self._by_form[form]:
+                del self._by_form[form]
+
+    def keys(self) -> set[str]:
+        return set(self._items)
+
+    def items(self) -> list[T]:
+        return [item for _, item in sorted(self._items.values(), key=_first)]
+
+    def could_match(self, held: Iterable[str]) -> list[T]:
+        """The items whose cover meets ``held`` and those without one, in their order."""
+        keys = set(self._uncovered)
+        for form in held:
+            keys.update(self._by_form.get(form, ()))
+        return [item for _, item in sorted((self._items[key] for key in keys), key=_first)]
+
+
+def _first(pair: tuple[int, object]) -> int:
+    return pair[0]
 
 
 def _word(text: str, analyzed: Analyzed) -> frozenset[str] | None:

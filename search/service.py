@@ -314,10 +314,16 @@ class SearchService:
             hits=hits,
         )
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, wait_s: float | None = None) -> dict[str, Any]:
         """Document count, engine, generation and commit, build time, size on disk
-        (None when it is on other machines), and each shard's replicas for a cluster."""
-        with self._serving(self._deadline(), checked=True) as view:
+        (None when it is on other machines), and each shard's replicas for a cluster.
+
+        Raises:
+            SearchTimeout: other requests held the view for ``wait_s`` (default: the
+                time limit).
+        """
+        deadline = self._deadline() if wait_s is None else Deadline.after(wait_s)
+        with self._serving(deadline, checked=True) as view:
             facts = view.reader.stats()
             built = dt.datetime.fromtimestamp(facts.pop("built_at"), dt.UTC)
             return {

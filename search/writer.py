@@ -3,11 +3,13 @@
 gunicorn's workers never write the index: they log each push durably
 (``search.ingest.pushes``) and answer. This process, started by gunicorn's master
 (``search.http.gunicorn_conf``) and started again by it if it dies, applies the
-log in order, each batch one atomic commit under the index's one-writer lock, so
-it takes turns with ``search-reindex`` and neither loses the other's articles. A
-batch is marked applied only after its commit, so a writer killed anywhere
-applies it again (pushes are upserts) when it starts. Pushed articles are
-searchable once a batch commits (the workers look for a new commit every
+log in order, each batch one atomic commit under the index's one-writer lock (at
+least the engine's ``commit_gap_s`` apart, so that a search ends on the revision it
+reads; pushes of a burst wait for it at most, as Elasticsearch's wait for its
+refresh), so it takes turns with ``search-reindex`` and neither loses the other's
+articles. A batch is marked applied only after its commit, so a writer killed
+anywhere applies it again (pushes are upserts) when it starts. Pushed articles
+are searchable once a batch commits (the workers look for a new commit every
 ``SEARCH_REFRESH_INTERVAL_S``); their people are found after, as for a first
 build (``people_pending``). Then it matches the batch's articles against the
 alerts (``search.alerts``), whose webhooks a thread of its own calls
@@ -23,9 +25,10 @@ import signal
 import threading
 import time
 
-from search.alerts import Alerts, match_new
+from search.alerts import Alerts, match_changed, match_new
 from search.children import die_with_parent
 from search.config import Settings
+from search.engines import load
 from search.errors import SearchServiceError
 from search.indexer import Indexer
 from search.ingest.pushes import PushLog
@@ -63,11 +66,16 @@ def run(settings: Settings, stop: threading.Event) -> None:
                 indexer.resume_people()
                 resumed = True
             applied = indexer.apply_pushes(BATCH)
+            committed_at = time.monotonic()
             match_new(alerts, store, pushes, synonyms)  # also what a kill left
             if applied > 0:
+                gap = load(store.current_engine() or store.default_engine).commit_gap_s
+                stop.wait(max(0.0, gap - (time.monotonic() - committed_at)))
                 continue
             if time.monotonic() - caught_up_at >= CATCH_UP_S:
                 caught_up_at = time.monotonic()
+                # What a reindex killed after its write did not match.
+                match_changed(alerts, store, [], synonyms, done=False)
                 still = store.catch_up()
                 if still and still != behind:
                     log.warning("replicas behind: %s", "; ".join(still))

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from falcon import testing
+from prometheus_client.parser import text_string_to_metric_families
 
 from search.config import Settings
 from search.http.app import create_app
@@ -143,6 +144,15 @@ def politics_index(
     return path
 
 
+@pytest.fixture
+def reader(index_dir: Path) -> Iterator[Any]:
+    """A reader of the shared small index, straight from the engine."""
+    served = LocalStore(index_dir).open_current()
+    yield served.reader
+    served.reader.close()
+    served.close()
+
+
 @pytest.fixture(scope="session")
 def service(index_dir: Path) -> Iterator[SearchService]:
     """A search service over the shared small index."""
@@ -184,6 +194,16 @@ def blocked_on_a_lock(pid: int) -> bool:
     """Whether ``pid`` waits for a file lock (the kernel lists waiters with '->')."""
     waiting = (line.split() for line in Path("/proc/locks").read_text().splitlines())
     return any("->" in fields and str(pid) in fields for fields in waiting)
+
+
+def metric(server: Server, name: str, **labels: str) -> float:
+    """The sum of ``/metrics``' samples called ``name`` with ``labels`` (of every worker)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(server.get_text("/metrics"))
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:

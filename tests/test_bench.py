@@ -65,7 +65,29 @@ def test_the_push_bench_gives_each_article_a_word_of_its_own_and_reports_it() ->
         "rate": 50.0, "seconds": 30.2, "acknowledged": 1500, "push_failures": 0,
         "never_searchable": 0, "to_searchable_ms": {"p50": 231.0, "p99": 771.0, "max": 1331.0},
         "searches": 6888, "failed_searches": 2, "failures_by_status": {"503": 2},
-        "search_ms": {"p50": 9.4, "p99": 135.9},
+        "search_ms": {"p50": 9.4, "p99": 135.9}, "clients": 4,
     }  # fmt: skip
     line = render("xapian", figures)
     assert "p99 771 ms" in line and "2 failed {'503': 2}" in line
+
+
+def test_the_ingest_table_sets_each_importer_beside_typesense() -> None:
+    from bench_ingest import _typesense_record, render
+
+    rows = {
+        "ours, xapian": {"seconds": 60.0, "docs_per_s": 600.0, "size_mb": 640.0},
+        "typesense": {"seconds": 8.0, "docs_per_s": 4500.0, "size_mb": 160.0},
+    }
+    table = render(36_000, rows).splitlines()
+    assert table[4] == "| ours, xapian | 60.0 | 600 | 0.13 | 640 | 4.00 |"
+    record = {"id": "a", "title": "T", "body": "B", "people": ["X"], "date": "2004-01-02"}
+    assert _typesense_record(record)["date"] == 1073001600  # 2004-01-02T00:00:00Z
+
+
+def test_the_live_benches_report_delays_from_each_article_on() -> None:
+    from bench_push import delays_ms
+
+    since = {"a": 10.0, "b": 10.5, "c": 11.0}
+    until = {"a": 10.2, "b": 10.6}  # c never matched: left out
+    figures = delays_ms(since, until)
+    assert round(figures["max"]) == 200 and 100 <= figures["p50"] <= 200

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from search import indexer as indexer_module
 from search import phases
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
+from search.ingest.stories import NUM_PERM, is_current
 from search.query.params import parse_request
 from search.service import SearchService
 from search.stores.local import PREFIX, LocalStore
@@ -373,3 +375,47 @@ def test_pushed_near_duplicates_join_the_story_before_and_after_a_reindex(
     # Placed among what the reindex wrote, which the last batch's stories lack.
     assert push("late", filed + " Logged again.") == "filed"
     assert push("again2", text + " Fares fall in July.") == "first"
+
+
+def test_an_index_of_signatures_of_an_older_scheme_is_rebuilt_in_full(
+    tmp_path: Path, finder: PersonFinder, engine: str
+) -> None:
+    """Story signatures of the SHA-1 scheme cannot be compared with today's: the
+    next reindex signs every article anew, and the one after is incremental again."""
+    corpus = make_corpus(tmp_path / "corpus")
+    store = LocalStore(tmp_path / "index")
+    indexer = Indexer(store, finder, engine=engine)
+    indexer.reindex([corpus])
+    generation = store.open_current()
+    try:
+        articles = [generation.reader.document(doc.id) for doc in store.stored_docs()]
+    finally:
+        generation.reader.close()
+        generation.close()
+    # Every article signed as before CRC32 shingles.
+    store.apply([], [(article, bytes(8 * NUM_PERM)) for article in articles if article])
+    assert not any(is_current(doc.minhash) for doc in store.stored_docs())
+    assert indexer.reindex([corpus]).full
+    assert all(is_current(doc.minhash) for doc in store.stored_docs())
+    assert not indexer.reindex([corpus]).full
+
+
+def test_signatures_made_in_forked_processes_place_the_same_stories(
+    tmp_path: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long run makes its articles' signatures in ``jobs`` processes: the same
+    signatures and stories as one process makes."""
+    monkeypatch.setattr(indexer_module, "PARALLEL_SIGNATURES", 100)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for number in range(1, 151):  # and near-duplicates of 20, so stories are shared
+        shutil.copy(BBC / "politics" / f"{number:03d}.txt", corpus / f"{number}.txt")
+        if number <= 20:
+            shutil.copy(BBC / "politics" / f"{number:03d}.txt", corpus / f"again-{number}.txt")
+    stored = []
+    for jobs in (1, 2):
+        store = LocalStore(tmp_path / f"jobs{jobs}")
+        Indexer(store, finder, jobs=jobs, engine="whoosh").reindex([corpus])
+        stored.append(sorted((d.id, d.story, d.minhash) for d in store.stored_docs()))
+    assert stored[0] == stored[1] and len(stored[0]) == 170
+    assert len({story for _, story, _ in stored[0]}) < len(stored[0])  # stories shared

@@ -3,26 +3,13 @@ that would match, and leaves out the ones that cannot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from search import preselect
 from search.deadline import Deadline
 from search.query.params import parse_request
 from search.service import engine_query
-from search.stores.local import LocalStore
 from tests.query.test_language_parity import QUERIES
-
-
-@pytest.fixture
-def reader(index_dir: Path) -> Iterator[Any]:
-    served = LocalStore(index_dir).open_current()
-    yield served.reader
-    served.reader.close()
-    served.close()
 
 
 def test_no_alert_an_article_matches_is_left_out(reader: Any) -> None:
@@ -54,3 +41,24 @@ def test_covers_of_each_shape(reader: Any) -> None:
     for uncovered in ("elect*", "blaire~", "-budget", "", "date:[2026-01-01 TO *]", "e-mail",
                       "budget OR elect*"):  # fmt: skip
         assert cover(uncovered) is None, uncovered
+
+
+def test_covers_find_the_alerts_an_article_could_match_and_the_uncovered(reader: Any) -> None:
+    queries = ["elections", "budget OR tax", "elect*", '"prime minister"', "budget -tax", "wombat"]
+    covers = preselect.Covers[str](reader.analyzed)
+    for q in queries:
+        covers.add(q, q, engine_query(parse_request({"q": q})).tree)
+    held = {reader.analyzed(word) for word in ("budget", "prime", "minister")}
+    assert covers.could_match(held) == [
+        "budget OR tax",
+        "elect*",
+        '"prime minister"',
+        "budget -tax",
+    ]
+    assert covers.could_match(set()) == ["elect*"]
+    assert covers.could_match({reader.analyzed("elections"), reader.analyzed("wombat")}) == [
+        "elections", "elect*", "wombat"]  # fmt: skip
+    covers.remove("budget OR tax")
+    covers.remove("elect*")
+    assert covers.could_match(held) == ['"prime minister"', "budget -tax"]
+    assert covers.items() == ["elections", '"prime minister"', "budget -tax", "wombat"]

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
+from search.ingest.pushes import PushLog, check
 from search.model import And, EngineQuery, Or, Word
 from search.query.params import parse_request
 from search.service import SearchService, engine_query
 from search.stores.local import LocalStore
+from tests.conftest import make_corpus
 
 WORDS = And((Word("brexit"), Word("vote")))
+# Commits made while /stats is asked again and again (each made a few files go).
+COMMITS_UNDER_STATS = 60
 
 
 @pytest.mark.parametrize(
@@ -93,3 +98,38 @@ def test_a_dotted_capital_i_is_an_i_in_search_and_highlights(
             assert "<mark>Istanbul</mark>" in marked["rain"]
     finally:
         service.close()
+
+
+def test_stats_answer_while_the_writer_commits(
+    tmp_path: Path, finder: PersonFinder, engine: str
+) -> None:
+    """A commit renames and removes files as ``/stats`` sizes and dates the index (a
+    Whoosh merge's old segments and TOC, Xapian's ``v.tmp``): on Whoosh one look in
+    a few hundred failed, a 500 from ``/stats`` under a steady push."""
+    store = LocalStore(tmp_path / "index")
+    pushes = PushLog(store.root)
+    indexer = Indexer(store, finder, engine=engine, pushes=pushes)
+    indexer.reindex([make_corpus(tmp_path / "corpus")])
+    service = SearchService(store, refresh_interval_s=0.0, cache_size=0)
+    stop, commits = threading.Event(), []
+
+    def push_one_at_a_time() -> None:
+        while not stop.is_set() and len(commits) < COMMITS_UNDER_STATS:
+            record = {"id": f"p/{len(commits)}", "title": "Fares", "body": "Ferry fares rose."}
+            pushes.write([check({**record, "people": []})])
+            indexer.apply_pushes(1)
+            commits.append(service.stats()["commit"])
+
+    writer = threading.Thread(target=push_one_at_a_time)
+    writer.start()
+    looks = 0
+    try:
+        while writer.is_alive():
+            facts = service.stats()
+            assert facts["size_bytes"] > 0 and facts["built_at"]
+            looks += 1
+    finally:
+        stop.set()
+        writer.join()
+        service.close()
+    assert len(commits) == COMMITS_UNDER_STATS and len(set(commits)) > 1 and looks > 100

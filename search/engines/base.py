@@ -12,7 +12,10 @@ package of its own under ``search/engines/`` and registers its name in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +41,12 @@ class Reader(Speller, Completer, Protocol):
         """Articles most like ``article``, itself excluded."""
         ...
 
+    def matching(
+        self, queries: Sequence[EngineQuery], ids: Sequence[str], deadline: Deadline
+    ) -> list[set[str]]:
+        """For each query, which of ``ids`` it finds, as ``search`` would (alerts)."""
+        ...
+
     def doc_count(self) -> int: ...
 
     def stored_docs(self) -> list[StoredDoc]: ...
@@ -55,6 +64,30 @@ class Reader(Speller, Completer, Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def search_each(
+    reader: Reader, queries: Sequence[EngineQuery], ids: Sequence[str], deadline: Deadline
+) -> list[set[str]]:
+    """``Reader.matching`` the plain way: each query searched among ``ids``."""
+    found = []
+    for query in queries:
+        window = replace(query, ids=tuple(ids), offset=0, limit=max(1, len(ids)))
+        found.append({match.article.id for match in reader.search(window, deadline).hits})
+    return found
+
+
+def file_stats(folder: Path) -> list[os.stat_result]:
+    """The status of each file under ``folder``, an index's or its generation's. A
+    commit renames and removes files as this looks (a Whoosh merge's old segments
+    and TOC, Xapian's ``v.tmp``): those are left out, where the ``stat`` of a file
+    listed a moment before failed ``/stats``, one look in a few hundred."""
+    found = []
+    for parent, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):
+                found.append(os.stat(os.path.join(parent, name)))
+    return found
 
 
 # Told of each replica a cluster reader stops using: its shard and address.
@@ -102,6 +135,9 @@ class Engine(Protocol):
     """Creates, updates and opens the indexes of one engine."""
 
     name: str
+    # The least time the writer of pushed articles leaves between two commits, for
+    # an engine whose readers lose the revision they read to later commits.
+    commit_gap_s: float
 
     def build(self, path: Path, articles: Iterable[IndexDoc], procs: int) -> None:
         """Write a whole new index into the empty folder ``path`` and check it.

@@ -59,6 +59,14 @@ def count_failover(shard: int, replica: str) -> None:
     SHARD_FAILOVERS.labels(str(shard), replica).inc()
 
 
+EXPORTED = Counter("search_export_articles_total", "Articles /export handed to the server.")
+EXPORTS = Counter(
+    "search_exports_total",
+    "Exports ended: done, error (a line says so), gone (the client left first).",
+    ["outcome"],
+)
+
+
 def _index_gauge(name: str, documentation: str) -> Gauge:
     """A gauge of the served index: the value last set by any worker wins."""
     return Gauge(name, documentation, multiprocess_mode="mostrecent")

@@ -156,8 +156,9 @@ ERROR_MEANINGS = {
     431: "headers_too_large",
     500: "internal_error (logged; no detail is sent)",
     507: "insufficient_storage: the disk is full; nothing of the request was written",
-    503: "index_unavailable, search_timeout or shard_unavailable; overloaded when a "
-    "worker holds as many connections as it may",
+    503: "index_unavailable, search_timeout, shard_unavailable or index_changing (written "
+    "over too often during the search); overloaded when a worker holds as many "
+    "connections as it may",
 }
 # What any route can answer, from the server itself.
 SERVER_ERRORS = (400, 408, 414, 431, 500, 503)

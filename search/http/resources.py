@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import falcon
 
-from search.errors import IndexUnavailable, SearchServiceError
+from search.errors import IndexUnavailable, SearchServiceError, SearchTimeout
 from search.http import metrics, openapi, page
 from search.http.headers import not_modified
 from search.http.writes import delete_document
@@ -22,6 +22,8 @@ from search.query.params import EXPORT_PARAMETERS, check_known, parse_request, p
 from search.service import SearchService
 
 R = TypeVar("R", bound=type)
+# How long a scrape of ``/metrics`` waits for its worker's view of the index.
+METRICS_WAIT_S = 0.1
 
 
 def with_head(resource: R) -> R:
@@ -68,14 +70,19 @@ class ExportResource:
 
 def _lines(first: list[Any], batches: Generator[list[Any]]) -> Generator[bytes]:
     batch: list[Any] | None = first
+    outcome = "gone"
     try:
         while batch is not None:
+            metrics.EXPORTED.inc(len(batch))
             yield "".join(json.dumps(a.public()) + "\n" for a in batch).encode()
             batch = next(batches, None)
+        outcome = "done"
     except SearchServiceError as exc:
+        outcome = "error"
         yield (json.dumps({"error": {"code": exc.code, "message": str(exc)}}) + "\n").encode()
     finally:
-        batches.close()  # a client gone mid-stream stops it here
+        metrics.EXPORTS.labels(outcome).inc()
+        batches.close()  # a client gone mid-stream stops it here (the server closes this)
 
 
 @with_head
@@ -114,8 +121,10 @@ class MetricsResource:
         self.pushes = pushes
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        with contextlib.suppress(IndexUnavailable):
-            metrics.record_index(self.service.stats())
+        # A worker busy with a long search leaves its index gauges as they were
+        # rather than hold the scrape (a 503 once the time limit passed).
+        with contextlib.suppress(IndexUnavailable, SearchTimeout):
+            metrics.record_index(self.service.stats(wait_s=METRICS_WAIT_S))
         metrics.record_pushes(self.pushes.counts())
         resp.data, resp.content_type = metrics.exposition()
 

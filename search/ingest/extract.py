@@ -87,7 +87,7 @@ class Extracted:
 
 def paragraphs(text: str) -> list[str]:
     """Non-empty lines with whitespace collapsed: a scrape's paragraphs."""
-    lines = (re.sub(r"\s+", " ", line).strip() for line in text.replace("\r", "\n").split("\n"))
+    lines = (" ".join(line.split()) for line in text.replace("\r", "\n").split("\n"))
     return [line for line in lines if line]
 
 

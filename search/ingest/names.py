@@ -24,6 +24,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 HONORIFICS = {
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lord", "lady",
@@ -76,12 +77,14 @@ NUMBER_TOKEN = re.compile(r"^(?:[\d\-–().,:;/]+|\d+(?:st|nd|rd|th))$")
 MAX_NAME_TOKENS = 5
 
 
+@lru_cache(maxsize=100_000)
 def fold(name: str) -> str:
     """Accent- and case-insensitive key of a name, for cross-article spelling."""
     stripped = unicodedata.normalize("NFKD", name)
     return "".join(c for c in stripped if not unicodedata.combining(c)).casefold()
 
 
+@lru_cache(maxsize=100_000)
 def clean_mention(text: str) -> tuple[str, ...]:
     """The name tokens of one mention, without titles, possessives, numbers or stray
     punctuation.

@@ -33,7 +33,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from search import engines, phases
-from search.engines.base import Engine, Reader
+from search.engines.base import Engine, Reader, file_stats
 from search.errors import IndexUnavailable, ReindexError
 from search.model import IndexDoc, StoredDoc
 from search.stores.base import SkippedFiles
@@ -271,7 +271,7 @@ class LocalStore:
         return removed
 
     def size_bytes(self, name: str) -> int:
-        return sum(p.stat().st_size for p in (self.root / name).rglob("*") if p.is_file())
+        return sum(stat.st_size for stat in file_stats(self.root / name))
 
 
 def _reason(exc: OSError) -> str:

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from search import phases
+from search.engines import load
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
 from search.ingest.pushes import PushLog
@@ -145,6 +147,28 @@ def test_a_deleted_article_goes_from_search_and_an_unknown_one_is_404(
     assert call(server, "DELETE", "/documents/no-such-article", key=key)[0] == 404
 
 
+def test_a_steady_push_is_committed_in_batches_at_least_a_gap_apart(
+    served_copy: ServedCopy,
+) -> None:
+    """Pushes one after another as fast as they are answered: the writer commits at
+    most once every ``commit_gap_s`` of the engine (Xapian's: a search reads a
+    revision for that long at least before a commit discards it), several articles
+    a commit."""
+    server = served_copy.server
+    _, key = Keys(served_copy.indexer.store.root).create("write")
+    first = server.get("/stats")[1]["commit"]
+    started, pushed = time.monotonic(), 0
+    while time.monotonic() - started < 2.0:
+        assert call(server, "POST", "/documents", article(pushed, "steadyite"), key)[0] == 200
+        pushed += 1
+    seconds = time.monotonic() - started
+    wait_for(lambda: found(server, "steadyite") == pushed, 10, "every push to be searchable")
+    commits = server.get("/stats")[1]["commit"] - first
+    gap = load(served_copy.indexer.store.current_engine() or "").commit_gap_s
+    assert commits >= 2 and (gap == 0 or commits <= seconds / gap + 2), (commits, pushed)
+    assert pushed >= 3 * commits  # batches, not a commit a push
+
+
 def test_a_reindex_of_folders_and_a_full_rebuild_keep_pushed_articles(
     served_copy: ServedCopy,
 ) -> None:
@@ -245,7 +269,7 @@ def test_a_full_disk_answers_507_and_loses_nothing_acknowledged(
     try:
         assert call(server, "POST", "/documents?wait=true", article(1), key)[0] == 200
         filler = small_disk / "filler"
-        with filler.open("wb") as out, contextlib.suppress(OSError):
+        with contextlib.suppress(OSError), filler.open("wb", buffering=0) as out:
             while True:
                 out.write(b"\0" * 65536)
         status, body = call(server, "POST", "/documents", [article(n) for n in range(2, 40)], key)

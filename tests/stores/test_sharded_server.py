@@ -9,14 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from search import phases
 from search.engines.xapian.servers import LocalCluster
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
 from search.stores.sharded import ShardedStore
-from tests.conftest import Server, make_corpus, wait_for
+from tests.conftest import Server, make_corpus, metric, wait_for
 
 TIME_LIMIT_S = 2.0
 QUERIES = ["paris", "budget", "election", "declaration", "labour", "minister"]
@@ -82,17 +81,6 @@ def served(
     cluster.stop()
 
 
-def _failovers(server: Server) -> float:
-    text = server.get_text("/metrics")
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "search_shard_failovers"
-        for sample in family.samples
-        if sample.name.endswith("_total")
-    )
-
-
 def test_replicas_die_a_shard_dies_and_returns_and_a_full_reindex_swaps(
     served: tuple[LocalCluster, Server, Indexer, Path],
 ) -> None:
@@ -103,7 +91,7 @@ def test_replicas_die_a_shard_dies_and_returns_and_a_full_reindex_swaps(
     cluster.kill(0, 0)
     cluster.kill(1, 0)
     assert load.finish() == 360 and load.failures == []
-    assert _failovers(server) >= 2
+    assert metric(server, "search_shard_failovers_total") >= 2
     states = [[r["state"] for r in s["replicas"]] for s in server.get("/stats")[1]["shards"]]
     assert states == [["down", "serving"], ["down", "serving"]]
 

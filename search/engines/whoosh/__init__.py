@@ -22,6 +22,8 @@ class WhooshEngine:
     """Indexes in a folder of Whoosh segment files, one per generation."""
 
     name = "whoosh"
+    # A reader keeps the segment files it opened, whatever is committed since.
+    commit_gap_s = 0.0
 
     def build(self, path: Path, articles: Iterable[IndexDoc], procs: int) -> None:
         writer.build(path, articles, procs)

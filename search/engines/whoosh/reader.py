@@ -3,14 +3,18 @@
 Totals are exact: ``ExactTopCollector`` counts every match while keeping the top
 N, and the request's deadline is checked while expanding, collecting and
 offering spellings. Facets are counted from per-snapshot tables rather than Whoosh's
-facet collectors, which score every match and re-read postings each time.
+facet collectors, which score every match and re-read postings each time. Pages
+past the first are cut from every match put in order once a snapshot (``_ordered``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +23,18 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from search.deadline import Deadline
+from search.engines.base import search_each
 from search.engines.whoosh.parse import QueryBuilder, positive_terms
 from search.engines.whoosh.schema import analyzed, from_stored
 from search.model import Article, EngineQuery, Match, Matches, Recency, StoredDoc
 from search.suggestions import SPELLING_EDITS, SPELLINGS
 
 SIMILAR_TERMS = 20
+# Searches whose every match is kept in order for the walks through them, by this
+# snapshot (16 bytes a match: 16 MB for a million; see ``_ordered``).
+KEPT_WALKS = 4
+# Looks for the newest commit's date while commits land (``_last_modified``).
+STATS_TRIES = 5
 DEADLINE_CHECK_EVERY = 128
 FEEDBACK_DOCS = 5
 FEEDBACK_TERMS = 20
@@ -156,6 +166,19 @@ class FacetTable:
         return Counter(values[docnum] for docnum in docnums)
 
 
+@dataclass
+class _Found:
+    """What a search found: matches in order (document numbers and scores, zero
+    in date order), how many there are, their facet counts and the terms to
+    highlight. Arrays: 16 bytes a match where a list of tuples takes some 80."""
+
+    docnums: array[int]
+    scores: array[float]
+    total: int
+    facets: dict[str, Counter[str]]
+    terms: frozenset[str]
+
+
 class WhooshReader:
     """One snapshot of a Whoosh index: a searcher and what is derived from it."""
 
@@ -164,6 +187,8 @@ class WhooshReader:
         self.searcher = searcher or index.searcher()
         self.builder = QueryBuilder(index.schema)
         self.facets = FacetTable(self.searcher.reader())
+        # The searches walked past their first page, by query, the latest last.
+        self._walks: dict[EngineQuery, _Found] = {}
 
     @classmethod
     def open(cls, path: Path) -> WhooshReader:
@@ -191,7 +216,15 @@ class WhooshReader:
         return analyzed(word)
 
     def stats(self) -> dict[str, Any]:
-        return {"commit": self.index.latest_generation(), "built_at": self.index.last_modified()}
+        return {"commit": self.index.latest_generation(), "built_at": self._last_modified()}
+
+    def _last_modified(self) -> float:
+        """When the newest commit was made. Whoosh dates the newest TOC file, which a
+        commit landing as it looks removes; the next look finds the newer one."""
+        for _ in range(STATS_TRIES - 1):
+            with contextlib.suppress(FileNotFoundError):
+                return float(self.index.last_modified())
+        return float(self.index.last_modified())
 
     def stored_docs(self) -> list[StoredDoc]:
         return [
@@ -210,6 +243,43 @@ class WhooshReader:
         return None if stored is None else from_stored(stored)
 
     def search(self, query: EngineQuery, deadline: Deadline) -> Matches:
+        """The page ``query`` asks for. A first page is the top N; a later one is cut
+        from every match in order, found once for this snapshot (``_ordered``)."""
+        if query.offset == 0:
+            found = self._found(query, deadline)
+        else:
+            found = self._ordered(query, deadline)
+        end = query.offset + query.limit
+        window = zip(
+            found.docnums[query.offset : end], found.scores[query.offset : end], strict=True
+        )
+        scored = query.newest_first is None
+        return Matches(
+            total=found.total,
+            hits=[self._match(docnum, score, query.collapse, scored) for docnum, score in window],
+            facets=found.facets,
+            terms=found.terms,
+        )
+
+    def _ordered(self, query: EngineQuery, deadline: Deadline) -> _Found:
+        """Every match of ``query`` in its order, kept while this snapshot is served.
+
+        Whoosh has no search-after: each page past the first visited and sorted
+        every match again, so walking 35,600 by cursor took 44 s. Pages of a walk
+        (or an export) now cost their own documents; like Elasticsearch's point
+        in time, the order is that of one snapshot, and a new commit starts again.
+        """
+        key = replace(query, offset=0, limit=0)
+        found = self._walks.pop(key, None)
+        if found is None:
+            found = self._found(replace(query, offset=0, limit=self.doc_count()), deadline)
+        self._walks[key] = found
+        while len(self._walks) > KEPT_WALKS:
+            del self._walks[next(iter(self._walks))]
+        return found
+
+    def _found(self, query: EngineQuery, deadline: Deadline) -> _Found:
+        """The first ``query.limit`` matches in order, the total, facets and terms."""
         searcher = self.searcher
         parsed = self.builder.compile(query.tree, searcher.reader(), deadline)
         collector = self._collector(query, deadline)
@@ -218,18 +288,21 @@ class WhooshReader:
             matching = _with_filter(_expanded(searcher, parsed, matching), query)
         searcher.search_with_collector(matching, collector)
         results = collector.results()
-        scored = query.newest_first is None
-        hits = [
-            self._match(hit, query.collapse, scored)
-            for hit in list(results)[query.offset : query.offset + query.limit]
-        ]
         docnums = results.docs() if query.facets else ()
-        return Matches(
+        top = results.top_n[: query.limit]
+        scored = query.newest_first is None  # else the "score" is the sort key
+        return _Found(
+            docnums=array("q", (docnum for _, docnum in top)),
+            scores=array("d", (score for score, _ in top) if scored else bytes(8 * len(top))),
             total=len(results.groups("_story")) if query.collapse else len(results),
-            hits=hits,
             facets={name: self.facets.counts(name, docnums) for name in query.facets},
             terms=_highlight_terms(parsed) if parsed is not None else frozenset(),
         )
+
+    def matching(
+        self, queries: Sequence[EngineQuery], ids: Sequence[str], deadline: Deadline
+    ) -> list[set[str]]:
+        return search_each(self, queries, ids, deadline)
 
     def _collector(self, query: EngineQuery, deadline: Deadline) -> Any:
         """Top-N (or sorting) collector, under the deadline, collapsed by story.
@@ -258,15 +331,15 @@ class WhooshReader:
             collector = collectors.CollapseCollector(collector, "story", limit=1)
         return collector
 
-    def _match(self, hit: Any, collapsed: bool, scored: bool) -> Match:
+    def _match(self, docnum: int, score: float, collapsed: bool, scored: bool) -> Match:
         """One hit; ``scored`` is false when sorted by date (score is then null)."""
-        article = from_stored(hit.fields())
+        article = from_stored(self.searcher.stored_fields(docnum))
         duplicates = None
         if collapsed:
             ids = self.searcher.reader().column_reader("id")
             members = self.searcher.docs_for_query(wq.Term("story", article.story_key))
-            duplicates = sorted(ids[docnum] for docnum in members if docnum != hit.docnum)
-        return Match(article, round(float(hit.score), 4) if scored else None, duplicates)
+            duplicates = sorted(ids[member] for member in members if member != docnum)
+        return Match(article, round(float(score), 4) if scored else None, duplicates)
 
     def similar(self, article: Article, limit: int) -> list[Match]:
         """Its key body terms and its people, itself excluded."""
@@ -277,7 +350,7 @@ class WhooshReader:
         if not clauses:
             return []
         results = searcher.search(wq.Or(clauses), limit=limit, mask=wq.Term("id", article.id))
-        return [self._match(hit, False, True) for hit in results]
+        return [self._match(hit.docnum, hit.score, False, True) for hit in results]
 
     def completion_keys(self, kind: str, prefix: str, most: int) -> list[tuple[str, int]]:
         reader, field = self.searcher.reader(), f"complete_{kind}"

@@ -24,10 +24,15 @@ class XapianEngine:
     """One Xapian (glass) database per generation folder."""
 
     name = "xapian"
+    # Xapian discards a revision once two newer ones are committed, and a worker
+    # then reads its search again on the newest: a writer committing as fast as
+    # pushes come (every few milliseconds under a steady push) made every search
+    # longer than that fail, however often it was tried (``reader._reopening``).
+    commit_gap_s = 0.25
 
     def build(self, path: Path, articles: Iterable[IndexDoc], procs: int) -> None:
         try:
-            writer.build(path, articles)
+            writer.build(path, articles, procs)
         except xapian.Error as exc:
             raise ReindexError(f"cannot write the new index: {exc}") from exc
 

@@ -21,10 +21,9 @@ from search.analysis import (
 )
 
 PREFIXES = {"title": "XT", "body": "XB", "people": "XN"}
-# Unprefixed terms hold every text field, weighted (see writer.document); positions
-# of one field start FIELD_GAP after the last, so no phrase spans two fields.
+# Unprefixed terms hold every text field, weighted, without positions (see
+# writer.document); a phrase is matched in one field's own terms.
 ALL_TEXT_WDF = {"title": 2, "body": 1, "people": 1}
-FIELD_GAP = 100
 PERSON = "XP"  # an exact canonical name, for filters and facets
 # A word as written (lower-cased, unstemmed), for spelling suggestions: plain terms,
 # which Xapian's remote backend serves (its spelling table it does not).
@@ -52,7 +51,7 @@ PEOPLE_SEPARATOR = "\x1f"
 # Written into each database's metadata; an index of an older format is served as
 # it is (the reader does without the slots it lacks) and rebuilt in full by the
 # next reindex.
-FORMAT_KEY, FORMAT = "search.format", 7
+FORMAT_KEY, FORMAT = "search.format", 8
 PEOPLE_SLOT_SINCE, STORED_SLOT_SINCE = 3, 4
 _STEM = xapian.Stem("english")
 
@@ -80,7 +79,33 @@ def analyzed(word: str) -> str | None:
 
 def text_terms(text: str) -> list[str]:
     """Index forms of a title's or a body's words, in order (stop words dropped)."""
-    return [form for word in words(text) if (form := analyzed(word)) is not None]
+    return terms_and_spellings(text)[0]
+
+
+def terms_and_spellings(text: str) -> tuple[list[str], set[str]]:
+    """A text's ``text_terms``, and the words as written that a spelling suggestion
+    may offer (no stop words, numbers or scraps; diacritics kept), in one pass where
+    each distinct token is looked at once (``_token``): two passes over each word
+    were half of making a document."""
+    forms, spellings = [], set()
+    for token in TOKEN.findall(fold_case(text)):
+        form, spelling = _token(token)
+        if form is not None:
+            forms.append(form)
+        if spelling is not None:
+            spellings.add(spelling)
+    return forms, spellings
+
+
+@lru_cache(maxsize=200_000)
+def _token(token: str) -> tuple[str | None, str | None]:
+    """A case-folded token's index form, and the word as written that a suggestion
+    may offer, each None where it has none."""
+    word = without_possessive(token)
+    if not word:
+        return None, None
+    offered = word not in INDEX_STOP_WORDS and len(word) > 2 and word.isalpha()
+    return analyzed(without_accents(word)), word if offered else None
 
 
 def query_terms(text: str) -> list[str]:
@@ -93,14 +118,6 @@ def query_terms(text: str) -> list[str]:
 def name_terms(text: str) -> list[str]:
     """People words: lower-cased, unstemmed, stop words kept ("Will Young")."""
     return list(words(text))
-
-
-def spelling_words(text: str) -> set[str]:
-    """The words of a text a suggestion may offer, as written (diacritics kept): no
-    stop words, numbers or scraps."""
-    return {
-        w for w in written_words(text) if w not in INDEX_STOP_WORDS and len(w) > 2 and w.isalpha()
-    }
 
 
 def people_value(names: Iterable[str]) -> str:

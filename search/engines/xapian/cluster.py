@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -220,6 +220,12 @@ class ClusterReader(XapianReader):
     def search(self, query: EngineQuery, deadline: Deadline) -> Matches:
         run = super().search
         return self._failing_over(lambda: run(query, deadline), deadline)
+
+    def matching(
+        self, queries: Sequence[EngineQuery], ids: Sequence[str], deadline: Deadline
+    ) -> list[set[str]]:
+        run = super().matching
+        return self._failing_over(lambda: run(queries, ids, deadline), deadline)
 
     def doc_frequency(self, form: str) -> int:
         run = super().doc_frequency

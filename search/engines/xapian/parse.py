@@ -105,6 +105,14 @@ class QueryBuilder:
             terms = [xapian.Query(prefix + form) for form in forms]
             if len(terms) == 1:
                 query = terms[0]
+            elif isinstance(node, Phrase) and field is None:
+                # The all-text terms have no positions: they score the phrase, found
+                # in one of the fields (no phrase spans two of them).
+                query = xapian.Query(
+                    xapian.Query.OP_FILTER,
+                    xapian.Query(xapian.Query.OP_AND, terms),
+                    self._in_a_field(node.text),
+                )
             elif isinstance(node, Phrase):
                 query = xapian.Query(xapian.Query.OP_PHRASE, terms)
             else:  # a hyphenated word: all its parts, as the Whoosh engine reads it
@@ -112,6 +120,17 @@ class QueryBuilder:
         if query is None or field is None:
             return query
         return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, ql.FIELD_WEIGHTS[field])
+
+    def _in_a_field(self, text: str) -> xapian.Query:
+        """The phrase ``text`` in the title, the body or the people."""
+        phrases = []
+        for field in ql.TEXT_FIELDS:
+            words = [xapian.Query(a.PREFIXES[field] + form) for form in self._forms(text, field)]
+            if len(words) > 1:
+                phrases.append(xapian.Query(xapian.Query.OP_PHRASE, words))
+            elif words:
+                phrases.append(words[0])
+        return xapian.Query(xapian.Query.OP_OR, phrases)
 
     @staticmethod
     def _forms(text: str, field: str | None) -> list[str]:

@@ -19,17 +19,20 @@ import functools
 import heapq
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import xapian
 
 from search.deadline import Deadline
+from search.engines.base import file_stats, search_each
 from search.engines.xapian import analysis as a
 from search.engines.xapian.parse import QueryBuilder, edit_distance
 from search.engines.xapian.writer import article_of, format_of, stored_doc_of
-from search.model import Article, EngineQuery, Match, Matches, Recency, StoredDoc
+from search.errors import IndexChanging
+from search.model import Article, EngineQuery, Match, Matches, Pattern, Recency, StoredDoc
+from search.query import language as ql
 from search.suggestions import SPELLING_EDITS, SPELLINGS
 
 SIMILAR_TERMS = 20
@@ -55,17 +58,24 @@ def _reopening(method: F) -> F:
     """``method`` again on the newest revision when the revision it read was
     discarded: Xapian keeps a revision only until two newer commits, and pushed
     articles (then their people) can be committed twice within a worker's refresh
-    interval, or during the retry itself under a steady push (``REOPEN_TRIES``)."""
+    interval, or during the retry itself under a steady push (``REOPEN_TRIES``;
+    the writer leaves the engine's ``commit_gap_s`` between its batches).
+
+    Raises:
+        IndexChanging: every try's revision was discarded before it was done.
+    """
 
     @functools.wraps(method)
     def again(self: XapianReader, *args: Any, **kwargs: Any) -> Any:
-        for _ in range(REOPEN_TRIES - 1):
+        for _ in range(REOPEN_TRIES):
             try:
                 return method(self, *args, **kwargs)
             except xapian.DatabaseModifiedError:
                 self.db.reopen()
                 self._forget()
-        return method(self, *args, **kwargs)
+        raise IndexChanging(
+            f"the index was written {REOPEN_TRIES} times over while this was read; try again"
+        )
 
     return cast(F, again)
 
@@ -170,6 +180,24 @@ class XapianReader:
             facets=self._facets(query, spies, items),
             terms=frozenset(builder.terms),
         )
+
+    @_reopening
+    def matching(
+        self, queries: Sequence[EngineQuery], ids: Sequence[str], deadline: Deadline
+    ) -> list[set[str]]:
+        """A query without a pattern is matched on an in-memory copy of just the
+        articles of ``ids`` (its words' postings are theirs, not the archive's: some
+        15 times faster at 16x); one with a pattern over the index, where ``search``
+        expands it from the whole vocabulary."""
+        scratch = xapian.WritableDatabase("", xapian.DB_BACKEND_INMEMORY)
+        for doc_id in ids:
+            if (docid := self._docid(doc_id)) is not None:
+                scratch.add_document(self.db.get_document(docid))
+        plain = [q for q in queries if not any(isinstance(n, Pattern) for n in ql.leaves(q.tree))]
+        found = dict(zip(plain, _matched_in(scratch, plain, deadline), strict=True))
+        others = [q for q in queries if q not in found]
+        found.update(zip(others, search_each(self, others, ids, deadline), strict=True))
+        return [found[query] for query in queries]
 
     def _rank_recent(
         self, enquire: xapian.Enquire, query: xapian.Query, recency: Recency, deadline: Deadline
@@ -434,5 +462,21 @@ def _with_filter(built: xapian.Query | None, query: EngineQuery) -> xapian.Query
     return xapian.Query(xapian.Query.OP_FILTER, base, xapian.Query(xapian.Query.OP_AND, filters))
 
 
+def _matched_in(
+    db: xapian.WritableDatabase, queries: list[EngineQuery], deadline: Deadline
+) -> list[set[str]]:
+    """The ids each query finds in ``db`` (all of them: a few articles)."""
+    enquire = xapian.Enquire(db)
+    enquire.set_weighting_scheme(xapian.BoolWeight())
+    size = max(1, db.get_doccount())
+    found = []
+    for query in queries:
+        deadline.check()
+        enquire.set_query(_with_filter(QueryBuilder(db, deadline).build(query.tree), query))
+        mset = enquire.get_mset(0, size)
+        found.append({item.document.get_value(a.ID_SLOT).decode("utf-8") for item in mset})
+    return found
+
+
 def _modified(path: Path) -> float:
-    return max((p.stat().st_mtime for p in path.iterdir() if p.is_file()), default=time.time())
+    return max((stat.st_mtime for stat in file_stats(path)), default=time.time())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,11 @@ from search.deadline import Deadline
 from search.engines.whoosh.reader import WhooshReader
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
-from search.model import Article, SearchRequest
+from search.model import Article, EngineQuery, SearchRequest
+from search.query import language as ql
 from search.service import SearchService, engine_query
 from search.stores.local import LocalStore
-from tests.conftest import BBC
+from tests.conftest import BBC, index_of_records
 
 
 def test_facets_count_right_across_segments_with_and_without_dates(
@@ -85,3 +87,36 @@ def test_a_refresh_that_races_a_merge_leaves_a_whole_reader(
     assert fresh.document("pushed/1") is not None
     assert len(fresh.stored_docs()) == 18
     fresh.close()
+
+
+def test_pages_past_the_first_are_cut_from_one_order_found_once_a_snapshot(
+    tmp_path: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh has no search-after: a walk's later pages come from every match put
+    in order once for the snapshot, the same pages a search of each would give."""
+    records = [
+        {"id": f"wire-{n:02d}", "title": f"Harbour report {n % 7}", "people": [f"Ann Lee{n % 3}"],
+         "body": f"The harbour {'storm ' * (n % 5)}report {n}.", "date": f"2025-03-{n % 28 + 1:02d}"}
+        for n in range(40)
+    ]  # fmt: skip
+    store = index_of_records(tmp_path, records, "whoosh", finder)
+    path = store.root / str(store.current_name())
+    reader = WhooshReader.open(path)
+    searches = []
+    monkeypatch.setattr(
+        reader.searcher, "search_with_collector",
+        lambda *args: searches.append(1) or type(reader.searcher).search_with_collector(
+            reader.searcher, *args),
+    )  # fmt: skip
+    deadline = Deadline.after(10)
+    for newest_first in (None, True, False):
+        query = EngineQuery(tree=ql.parse("harbour"), newest_first=newest_first,
+                            facets=("people",), limit=40)  # fmt: skip
+        whole = WhooshReader.open(path).search(query, deadline)
+        pages = [reader.search(replace(query, offset=offset, limit=7), deadline)
+                 for offset in range(7, 40, 7)]  # fmt: skip
+        first = reader.search(replace(query, limit=7), deadline)
+        walked = [hit for page in [first, *pages] for hit in page.hits]
+        assert walked == whole.hits and whole.total == 40
+        assert all((page.total, page.facets) == (whole.total, whole.facets) for page in pages)
+    assert len(searches) == 3 * 2  # each order once for its pages, and the first page

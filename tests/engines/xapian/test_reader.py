@@ -10,6 +10,7 @@ import pytest
 xapian = pytest.importorskip("xapian")
 
 from search.engines.xapian.reader import REOPEN_TRIES, XapianReader  # noqa: E402
+from search.errors import IndexChanging  # noqa: E402
 from search.ingest.people import PersonFinder  # noqa: E402
 from tests.conftest import index_of_records  # noqa: E402
 
@@ -50,12 +51,13 @@ def test_a_read_whose_revision_goes_again_while_it_is_made_again_is_answered(
     tmp_path: Path, finder: PersonFinder
 ) -> None:
     """Under a steady push the writer commits again during the retry; a few times
-    over is still an answer, and past ``REOPEN_TRIES`` the error is the caller's."""
+    over is still an answer, and past ``REOPEN_TRIES`` a 503 to try again."""
     records = [{"id": "a", "title": "Budget day", "body": "The budget was read.", "people": []}]
     store = index_of_records(tmp_path, records, "xapian", finder)
     reader = XapianReader(store.root / str(store.current_name()))
     reader.db = Discarded(reader.db, times=REOPEN_TRIES - 1)  # type: ignore[assignment]
     assert reader.doc_count() == 1
     reader.db = Discarded(reader.db.db, times=REOPEN_TRIES)  # type: ignore[assignment]
-    with pytest.raises(xapian.DatabaseModifiedError):
+    with pytest.raises(IndexChanging) as raised:
         reader.doc_count()
+    assert raised.value.status == 503

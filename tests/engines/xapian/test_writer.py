@@ -12,13 +12,18 @@ from typing import Any
 import pytest
 import xapian
 
+from search.deadline import Deadline
 from search.engines.xapian import analysis, writer
+from search.engines.xapian.reader import XapianReader
+from search.errors import ReindexError
 from search.indexer import Indexer
 from search.ingest.people import PersonFinder
-from search.model import StoredDoc
+from search.ingest.stories import signature
+from search.model import Article, StoredDoc
 from search.query.params import parse_request
-from search.service import SearchService
+from search.service import SearchService, engine_query
 from search.stores.local import LocalStore
+from tests.conftest import BBC
 
 FACETS = {"q": "Paris Declaration", "facets": "people,month"}
 
@@ -65,3 +70,61 @@ def test_an_index_from_before_the_value_slots_serves_then_is_rebuilt(
 
 def _records(store: LocalStore) -> list[StoredDoc]:
     return sorted(store.stored_docs(), key=lambda doc: doc.id)
+
+
+def _politics() -> list[Any]:
+    """The BBC politics articles as an engine takes them (no extraction, no NER)."""
+    docs = []
+    for path in sorted((BBC / "politics").glob("*.txt")):
+        title, _, body = path.read_text(encoding="latin-1").strip().partition("\n")
+        article = Article(id=path.stem, title=title, body=body.strip(), date="2005-01-01")
+        docs.append((article, signature(article.body)))
+    return docs
+
+
+def test_a_document_holds_each_fields_positions_the_weighted_sum_and_the_spellings() -> None:
+    """One pass over the words makes every term set: a field's stemmed terms at their
+    positions (stop words skipped), the unprefixed terms with each occurrence
+    weighted by its field, and the body's words as written for suggestions."""
+    article = Article(
+        id="cafes", title="Café news", body="The minister's café reopened. Cafés reopen, 42 times."
+    )
+    doc = writer.document(article, signature(article.body))
+    terms = {t.term.decode(): (t.wdf, list(t.positer)) for t in doc.termlist()}
+    assert terms["XTcafe"] == (1, [1]) and terms["XTnews"] == (1, [2])
+    assert terms["XBcafe"] == (2, [2, 4]) and terms["XBminist"] == (1, [1])
+    assert terms["XB42"] == (1, [6]) and "XBthe" not in terms
+    assert terms["cafe"] == (2 * 1 + 1 * 2, []) and terms["reopen"] == (2, [])
+    spellings = {term[2:] for term in terms if term.startswith(analysis.SPELLING)}
+    assert spellings == {"minister", "café", "reopened", "cafés", "reopen", "times"}
+
+
+def test_a_build_in_parts_holds_what_a_build_in_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forked processes each fill a part, compacted into one database: the same
+    articles, format and answers, in the same order, as one process's build."""
+    docs = _politics()
+    monkeypatch.setattr(writer, "PARALLEL_FROM", 100)
+    for procs in (1, 3):
+        writer.build(tmp_path / f"procs{procs}", docs, procs)
+    assert not list(tmp_path.glob("*.part*"))  # the parts are gone
+    one, parts = (XapianReader(tmp_path / f"procs{n}") for n in (1, 3))
+    assert parts.doc_count() == one.doc_count() == len(docs) > 400
+    assert writer.format_of(parts.db) == analysis.FORMAT
+    for q in ("labour", '"prime minister"', "title:blair", "tax -budget", "elect*"):
+        query = engine_query(parse_request({"q": q, "per_page": "100"}))
+        hits = [[hit.article.id for hit in r.search(query, Deadline.after(10)).hits]
+                for r in (one, parts)]  # fmt: skip
+        assert hits[0] == hits[1] and hits[0], q
+
+
+def test_a_part_that_fails_fails_the_build_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = _politics()
+    monkeypatch.setattr(writer, "PARALLEL_FROM", 100)
+    monkeypatch.setattr(writer, "document", lambda *_: 1 / 0)  # in the forked children too
+    with pytest.raises(ReindexError, match="part of the new index"):
+        writer.build(tmp_path / "new", docs, 2)
+    assert not list(tmp_path.glob("new*"))
