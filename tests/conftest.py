@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -261,6 +263,9 @@ def get_json(url: str, timeout: float = 10.0) -> tuple[int, Any]:
 class Server:
     """A real ``search-serve`` (gunicorn) on a free loopback port."""
 
+    # The servers up now: a failing test's report shows the end of each one's log.
+    running: set[Server] = set()
+
     def __init__(
         self,
         index: Path,
@@ -270,22 +275,27 @@ class Server:
         **env_vars: str,
     ) -> None:
         """``command`` is how ``search-serve`` is started (default: this interpreter's);
-        ``log`` takes everything it prints (its access log and its errors)."""
+        ``log`` takes everything it prints (its access log and its errors), a
+        temporary file of its own by default."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env = {
             **os.environ, "SEARCH_REFRESH_INTERVAL_S": "0.2", "SEARCH_LOG_LEVEL": "warning",
             **env_vars,
         }  # fmt: skip
-        output = log.open("wb") if log is not None else None
-        self.process = subprocess.Popen(
-            [*(command or [sys.executable, "-m", "search.cli", "serve"]), "--index", str(index),
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)],
-            env=env, stdout=output or subprocess.DEVNULL,
-            stderr=output or subprocess.PIPE,
-        )  # fmt: skip
-        if output is not None:
-            output.close()
+        self._own_log = log is None
+        if log is None:
+            handle, name = tempfile.mkstemp(prefix="search-serve-", suffix=".log")
+            os.close(handle)
+            log = Path(name)
+        self.log = log
+        with log.open("wb") as output:
+            self.process = subprocess.Popen(
+                [*(command or [sys.executable, "-m", "search.cli", "serve"]), "--index",
+                 str(index), "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)],
+                env=env, stdout=output, stderr=output,
+            )  # fmt: skip
+        Server.running.add(self)
         self.wait_until_ready()
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
@@ -297,12 +307,17 @@ class Server:
         with urllib.request.urlopen(self.url + path, timeout=10.0) as response:
             return str(response.read().decode())
 
+    def log_tail(self, chars: int = 6000) -> str:
+        """The end of what it printed."""
+        with contextlib.suppress(FileNotFoundError):
+            return self.log.read_text(errors="replace")[-chars:]
+        return ""
+
     def wait_until_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                said = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"server exited ({self.process.returncode}): {said}")
+                raise RuntimeError(f"server exited ({self.process.returncode}): {self.log_tail()}")
             try:
                 if get_json(self.url + "/ready", timeout=1.0)[0] == 200:
                     return
@@ -320,8 +335,20 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
+        Server.running.discard(self)
+        if self._own_log:
+            self.log.unlink(missing_ok=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failing test's report ends with the log of each server up then (a 500's
+    traceback is there, and only there)."""
+    report = yield
+    if report.failed:
+        for running in Server.running:
+            report.sections.append((f"search-serve on {running.url}", running.log_tail()))
+    return report
 
 
 @pytest.fixture(scope="session")
