@@ -13,10 +13,10 @@ import contextlib
 import heapq
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from whoosh import collectors, sorting
 from whoosh import index as whoosh_index
@@ -29,12 +29,14 @@ from search.engines.whoosh.schema import analyzed, from_stored
 from search.model import Article, EngineQuery, Match, Matches, Recency, StoredDoc
 from search.suggestions import SPELLING_EDITS, SPELLINGS
 
+T = TypeVar("T")
+
 SIMILAR_TERMS = 20
 # Searches whose every match is kept in order for the walks through them, by this
 # snapshot (16 bytes a match: 16 MB for a million; see ``_ordered``).
 KEPT_WALKS = 4
-# Looks for the newest commit's date while commits land (``_last_modified``).
-STATS_TRIES = 5
+# Reads of the newest TOC while commits land (``_despite_commits``).
+TOC_TRIES = 5
 DEADLINE_CHECK_EVERY = 128
 FEEDBACK_DOCS = 5
 FEEDBACK_TERMS = 20
@@ -185,14 +187,16 @@ class WhooshReader:
     def __init__(self, index: Any, searcher: Any | None = None) -> None:
         self.index = index
         self.searcher = searcher or index.searcher()
-        self.builder = QueryBuilder(index.schema)
+        # The schema of the segments opened: ``index.schema`` reads the newest TOC
+        # again, which a commit landing meanwhile removes.
+        self.builder = QueryBuilder(self.searcher.schema)
         self.facets = FacetTable(self.searcher.reader())
         # The searches walked past their first page, by query, the latest last.
         self._walks: dict[EngineQuery, _Found] = {}
 
     @classmethod
     def open(cls, path: Path) -> WhooshReader:
-        return cls(whoosh_index.open_dir(str(path)))
+        return cls(_despite_commits(lambda: whoosh_index.open_dir(str(path))))
 
     def close(self) -> None:
         self.searcher.close()
@@ -216,15 +220,8 @@ class WhooshReader:
         return analyzed(word)
 
     def stats(self) -> dict[str, Any]:
-        return {"commit": self.index.latest_generation(), "built_at": self._last_modified()}
-
-    def _last_modified(self) -> float:
-        """When the newest commit was made. Whoosh dates the newest TOC file, which a
-        commit landing as it looks removes; the next look finds the newer one."""
-        for _ in range(STATS_TRIES - 1):
-            with contextlib.suppress(FileNotFoundError):
-                return float(self.index.last_modified())
-        return float(self.index.last_modified())
+        built_at = float(_despite_commits(self.index.last_modified))
+        return {"commit": self.index.latest_generation(), "built_at": built_at}
 
     def stored_docs(self) -> list[StoredDoc]:
         return [
@@ -376,6 +373,16 @@ class WhooshReader:
         corrector = self.searcher.corrector("body")
         found = corrector.suggest(word, limit=SPELLINGS, maxdist=SPELLING_EDITS, prefix=1)
         return [candidate for candidate in found if candidate != word]
+
+
+def _despite_commits(read: Callable[[], T]) -> T:
+    """``read()`` of the newest TOC (to open the index or date its newest commit), made
+    again when it fails: Whoosh lists the TOCs, then opens the newest, which a commit
+    landing in between removes; the next look finds the newer one."""
+    for _ in range(TOC_TRIES - 1):
+        with contextlib.suppress(FileNotFoundError):
+            return read()
+    return read()
 
 
 def _with_filter(parsed: wq.Query | None, query: EngineQuery) -> wq.Query:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from whoosh import index as whoosh_index
 
 from search.deadline import Deadline
 from search.engines.whoosh.reader import WhooshReader
@@ -87,6 +88,64 @@ def test_a_refresh_that_races_a_merge_leaves_a_whole_reader(
     assert fresh.document("pushed/1") is not None
     assert len(fresh.stored_docs()) == 18
     fresh.close()
+
+
+def test_a_refresh_opens_whole_when_a_commit_removes_the_toc_it_read(
+    tmp_path: Path, corpus: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit removes the older TOC as it lands. Once a refresh has opened its
+    segments it reads no TOC again: reading the schema from the index once more
+    (Whoosh lists the TOCs, then opens the newest) failed when a commit landed in
+    between, one refresh in some 150 under one-article commits: a 500 in the
+    middle of a date walk while articles were pushed."""
+    store = LocalStore(tmp_path / "index")
+    Indexer(store, finder, engine="whoosh").reindex([corpus])
+    reader = WhooshReader.open(tmp_path / "index" / str(store.current_name()))
+    store.apply([], [(Article(id="pushed/1", title="Wombats", body="Wombats in Paris."), b"")])
+    index_class = type(reader.index)
+    open_reader, read_toc = index_class.reader, index_class._read_toc
+    opened = []
+
+    def reader_then_a_commit(index: Any, *args: Any, **kwargs: Any) -> Any:
+        segments = open_reader(index, *args, **kwargs)
+        opened.append(True)
+        return segments
+
+    def toc_removed_once_opened(index: Any) -> Any:
+        if opened:
+            raise FileNotFoundError(2, "No such file or directory", "_MAIN_9.toc")
+        return read_toc(index)
+
+    monkeypatch.setattr(index_class, "reader", reader_then_a_commit)
+    monkeypatch.setattr(index_class, "_read_toc", toc_removed_once_opened)
+    fresh = reader.refreshed()
+    assert opened
+    request = SearchRequest(q="wombats")
+    assert fresh.search(engine_query(request), Deadline.after(10)).total == 1
+    fresh.close()
+
+
+def test_an_index_opens_when_a_commit_removes_the_toc_it_found(
+    tmp_path: Path, corpus: Path, finder: PersonFinder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening an index reads its newest TOC, which a commit landing between Whoosh's
+    listing and its opening removes (a worker's first search beside a busy writer):
+    the next look finds the newer one."""
+    store = LocalStore(tmp_path / "index")
+    Indexer(store, finder, engine="whoosh").reindex([corpus])
+    read, removed = whoosh_index.TOC.read, []
+
+    def removed_once(*args: Any, **kwargs: Any) -> Any:
+        if not removed:
+            removed.append(True)
+            raise FileNotFoundError(2, "No such file or directory", "_MAIN_9.toc")
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(whoosh_index.TOC, "read", removed_once)
+    reader = WhooshReader.open(tmp_path / "index" / str(store.current_name()))
+    assert removed
+    assert reader.doc_count() == 17
+    reader.close()
 
 
 def test_pages_past_the_first_are_cut_from_one_order_found_once_a_snapshot(
