@@ -107,17 +107,17 @@ def test_a_refresh_opens_whole_when_a_commit_removes_the_toc_it_read(
     opened = []
 
     def reader_then_a_commit(index: Any, *args: Any, **kwargs: Any) -> Any:
-        segments = open_reader(index, *args, **kwargs)
+        opened_reader = open_reader(index, *args, **kwargs)
         opened.append(True)
-        return segments
+        return opened_reader
 
-    def toc_removed_once_opened(index: Any) -> Any:
+    def toc_removed_after_opening(index: Any) -> Any:
         if opened:
             raise FileNotFoundError(2, "No such file or directory", "_MAIN_9.toc")
         return read_toc(index)
 
     monkeypatch.setattr(index_class, "reader", reader_then_a_commit)
-    monkeypatch.setattr(index_class, "_read_toc", toc_removed_once_opened)
+    monkeypatch.setattr(index_class, "_read_toc", toc_removed_after_opening)
     fresh = reader.refreshed()
     assert opened
     request = SearchRequest(q="wombats")
