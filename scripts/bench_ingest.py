@@ -22,6 +22,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from search.engines.base import file_stats
+
 PEERS = Path(__file__).resolve().parent.parent / ".venv-peers"
 HALVES = (("alpha", 1), ("omega", 2))
 API_KEY = "bench"
@@ -118,7 +120,7 @@ class Typesense:
 
 def size_mb(folder: Path) -> float:
     """What the files under ``folder`` take, in MB (an index, a peer's data)."""
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+    return sum(stat.st_size for stat in file_stats(folder)) / 2**20
 
 
 def _typesense_record(record: dict[str, Any]) -> dict[str, Any]:
