@@ -19,9 +19,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from search.alerts import Alerts, match_changed
 from search.config import DEFAULT_INDEX_DIR, SHARED_DIR, Settings
 from search.engines import DEFAULT_ENGINE, ENGINES
 from search.errors import (
@@ -33,13 +32,11 @@ from search.errors import (
     ReplicasMissed,
     SearchServiceError,
 )
-from search.indexer import Indexer
-from search.ingest.pushes import PushLog
 from search.keys import SCOPES, Keys
-from search.query.synonyms import SynonymStore
 from search.shards import Shards
-from search.stores.base import Store
-from search.stores.from_settings import open_store
+
+if TYPE_CHECKING:
+    from search.stores.base import Store
 
 EXIT_FATAL = 2
 EXIT_LOCKED = 3
@@ -129,6 +126,13 @@ def parser_of(command: str) -> argparse.ArgumentParser:
 
 
 def reindex_main(argv: list[str] | None = None) -> int:
+    # The indexer, the alerts and what they import (datasketch brings scipy) are
+    # imported here: ``search-serve`` imports this module only to start gunicorn,
+    # and importing them took 0.8 s of every server's start.
+    from search.indexer import Indexer
+    from search.ingest.pushes import PushLog
+    from search.stores.from_settings import open_store
+
     parser = _reindex_parser()
     args = parser.parse_args(argv)
     settings = Settings.from_env(index_dir=args.index, engine=args.engine, shards=args.shards)
@@ -164,6 +168,8 @@ def reindex_main(argv: list[str] | None = None) -> int:
 def _noted_for_alerts(settings: Settings) -> Callable[[list[tuple[str, str]]], None]:
     """What notes the articles a reindex is about to write, for the alerts to match
     even if the reindex is killed after writing them."""
+    from search.alerts import Alerts
+
     alerts = Alerts(settings.index_dir)
 
     def note(changes: list[tuple[str, str]]) -> None:
@@ -180,6 +186,9 @@ def _noted_for_alerts(settings: Settings) -> Callable[[list[tuple[str, str]]], N
 def _match_alerts(settings: Settings, store: Store, changed: list[str]) -> None:
     """Match what the reindex added or changed against the alerts; a failure is
     said, and leaves the reindex done."""
+    from search.alerts import Alerts, match_changed
+    from search.query.synonyms import SynonymStore
+
     try:
         synonyms = SynonymStore(settings.index_dir)
         match_changed(Alerts(settings.index_dir), store, changed, synonyms)

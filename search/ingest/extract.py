@@ -28,8 +28,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-import trafilatura
-
 from search.errors import ArticleError
 from search.ingest.headline import headline
 from search.ingest.sources import RawArticle
@@ -279,6 +277,10 @@ def _html_main_text(html: str) -> dict[str, Any]:
     Raises:
         ArticleError: the page has no main text.
     """
+    # Imported for the first page: it took a third of the API's import, in every
+    # worker, which mostly takes text and JSON.
+    import trafilatura
+
     document = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
     if document is None:
         raise ArticleError("no article text found in HTML page")
