@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -72,29 +73,56 @@ EXTRA_RECORDS = [
 
 
 class RememberingFinder(PersonFinder):
-    """The real NER, run once a session for each distinct text: fixtures index the
+    """The real NER, run once a test run for each distinct text: fixtures index the
     same articles again and again (the small corpus for each test that changes it,
-    the BBC politics set for each engine, then inside the whole BBC set)."""
+    the BBC politics set for each engine, then inside the whole BBC set), in each of
+    the run's processes (pytest-xdist's workers), which share what they found through
+    a file a text in ``shelf``."""
 
-    def __init__(self) -> None:
+    def __init__(self, shelf: Path) -> None:
         super().__init__()
+        self.shelf = shelf
         self.known: dict[str, list[str]] = {}
 
     def people(self, texts: Sequence[str], jobs: int = 1) -> Iterator[list[str]]:
         """The people of each text, in order and as lazily as NER finds them."""
+        for text in dict.fromkeys(texts):
+            if text not in self.known and (shelved := self._shelved(text)) is not None:
+                self.known[text] = shelved
         new = list(dict.fromkeys(text for text in texts if text not in self.known))
         found = zip(new, super().people(new, jobs), strict=True)
         for text in texts:
             while text not in self.known:
                 done, people = next(found)
                 self.known[done] = people
+                self._shelve(done, people)
             yield list(self.known[text])
+
+    def _place(self, text: str) -> Path:
+        return self.shelf / f"{hashlib.sha256(text.encode()).hexdigest()}.json"
+
+    def _shelved(self, text: str) -> list[str] | None:
+        try:
+            return list(json.loads(self._place(text).read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+
+    def _shelve(self, text: str, people: list[str]) -> None:
+        place = self._place(text)
+        partial = place.with_suffix(f".{os.getpid()}.part")
+        partial.write_text(json.dumps(people), encoding="utf-8")
+        os.replace(partial, place)  # whole or absent for a worker reading it
 
 
 @pytest.fixture(scope="session")
-def finder() -> PersonFinder:
-    """One spaCy pipeline for the whole run (loading takes about a second)."""
-    return RememberingFinder()
+def finder(tmp_path_factory: pytest.TempPathFactory) -> PersonFinder:
+    """One spaCy pipeline for each process of the run (loading takes about a second)."""
+    run = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run = run.parent  # the workers' folders are in the run's
+    shelf = run / "people-found"
+    shelf.mkdir(exist_ok=True)
+    return RememberingFinder(shelf)
 
 
 def make_corpus(folder: Path) -> Path:
