@@ -87,7 +87,8 @@ def reindex_and_search(venv: Path, workdir: Path, engine: str) -> None:
 def test_a_users_pip_install_reindexes_with_ner_and_serves(tmp_path: Path, version: str) -> None:
     """Fresh venv, stock pip, ``pip install .``: reindex with NER, serve, search; then,
     on the newest Python, ``pip install '.[xapian]'`` and the same on the Xapian engine
-    (the older ones resolve the extra to wheels: ``test_dependencies_resolve_to_wheels``)."""
+    (on 3.11 ``scripts/setup`` installs the extra from the lock; 3.12 resolves it to
+    wheels: ``test_dependencies_resolve_to_wheels``)."""
     python = python_for(version)
     if python is None:
         pytest.skip(f"no Python {version} on this machine")
@@ -103,7 +104,8 @@ def test_a_users_pip_install_reindexes_with_ner_and_serves(tmp_path: Path, versi
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("version", SUPPORTED)
+# 3.11 installs the locked extra in scripts/setup (requirements/dev.txt holds it).
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
 @pytest.mark.parametrize("wanted", ["requirements/service-xapian.txt", ".[xapian]"])
 def test_dependencies_resolve_to_wheels(tmp_path: Path, version: str, wanted: str) -> None:
     """Both the lock and the declared ranges install from wheels alone on newer Pythons,
