@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from falcon import testing
@@ -72,31 +73,67 @@ EXTRA_RECORDS = [
 ]
 
 
+# How long a test process waits for another's NER before it finds people itself.
+NER_TURN_WAIT_S = 120.0
+
+
 class RememberingFinder(PersonFinder):
     """The real NER, run once a test run for each distinct text: fixtures index the
     same articles again and again (the small corpus for each test that changes it,
-    the BBC politics set for each engine, then inside the whole BBC set), in each of
-    the run's processes (pytest-xdist's workers), which share what they found through
-    a file a text in ``shelf``."""
+    the BBC politics set for each engine and for several files), in each of the
+    run's processes (pytest-xdist's workers), which share what they found through a
+    file a text in ``shelf``."""
 
     def __init__(self, shelf: Path) -> None:
         super().__init__()
         self.shelf = shelf
         self.known: dict[str, list[str]] = {}
+        self._holding = False
+        self._waits = True  # until a wait for the turn runs out
 
     def people(self, texts: Sequence[str], jobs: int = 1) -> Iterator[list[str]]:
         """The people of each text, in order and as lazily as NER finds them."""
+        self._recall(texts)
+        if all(text in self.known for text in texts):
+            yield from (list(self.known[text]) for text in texts)
+            return
+        with self._turn():
+            self._recall(texts)  # what another process found meanwhile
+            new = list(dict.fromkeys(text for text in texts if text not in self.known))
+            found = zip(new, super().people(new, jobs), strict=True)
+            for text in texts:
+                while text not in self.known:
+                    done, people = next(found)
+                    self.known[done] = people
+                    self._shelve(done, people)
+                yield list(self.known[text])
+
+    def _recall(self, texts: Sequence[str]) -> None:
         for text in dict.fromkeys(texts):
             if text not in self.known and (shelved := self._shelved(text)) is not None:
                 self.known[text] = shelved
-        new = list(dict.fromkeys(text for text in texts if text not in self.known))
-        found = zip(new, super().people(new, jobs), strict=True)
-        for text in texts:
-            while text not in self.known:
-                done, people = next(found)
-                self.known[done] = people
-                self._shelve(done, people)
-            yield list(self.known[text])
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """NER in one process of the run at a time: a process that needs texts another
+        is finding (the politics set, wanted by files in each) waits for them rather
+        than finds them too. Held once a process (a second ``people`` in it goes on);
+        after ``NER_TURN_WAIT_S`` a process goes on without its turn, and from then
+        on never waits (a turn held by a generator left unfinished)."""
+        if self._holding:
+            yield
+            return
+        with (self.shelf / "ner.lock").open("a") as lock:
+            deadline = time.monotonic() + (NER_TURN_WAIT_S if self._waits else 0)
+            while not (held := _locked(lock)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self._holding, self._waits = held, self._waits and held
+            try:
+                yield
+            finally:
+                self._holding = False
+                if held:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _place(self, text: str) -> Path:
         return self.shelf / f"{hashlib.sha256(text.encode()).hexdigest()}.json"
@@ -112,6 +149,15 @@ class RememberingFinder(PersonFinder):
         partial = place.with_suffix(f".{os.getpid()}.part")
         partial.write_text(json.dumps(people), encoding="utf-8")
         os.replace(partial, place)  # whole or absent for a worker reading it
+
+
+def _locked(file: IO[str]) -> bool:
+    """Whether this process now holds ``file``'s exclusive lock (it does not wait)."""
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 @pytest.fixture(scope="session")
