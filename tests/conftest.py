@@ -94,10 +94,8 @@ class RememberingFinder(PersonFinder):
     def people(self, texts: Sequence[str], jobs: int = 1) -> Iterator[list[str]]:
         """The people of each text, in order and as lazily as NER finds them."""
         self._recall(texts)
-        if all(text in self.known for text in texts):
-            yield from (list(self.known[text]) for text in texts)
-            return
-        with self._turn():
+        unknown = any(text not in self.known for text in texts)
+        with self._turn() if unknown else contextlib.nullcontext():
             self._recall(texts)  # what another process found meanwhile
             new = list(dict.fromkeys(text for text in texts if text not in self.known))
             found = zip(new, super().people(new, jobs), strict=True)
