@@ -101,6 +101,34 @@ def test_bad_files_are_skipped_with_reasons_and_good_ones_index(
     ]
 
 
+def test_words_names_and_ids_too_long_for_a_term_fail_no_run(
+    tmp_path: Path, finder: PersonFinder, engine: str
+) -> None:
+    """Xapian takes no term past 245 bytes: a word or a name that long is left out of
+    the terms and its article indexed, an id that long is refused with its reason,
+    and every other article is indexed, on each engine."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    long = "z" * 300
+    records = [
+        {"id": "word", "title": "Long word", "body": f"A scrape kept {long} in a text on trams."},
+        {"id": "name", "title": "Long name", "body": "On ferries.", "people": [f"Ada Z{long}"]},
+        {"id": "i" * 201, "title": "Long id", "body": "An article about bicycles."},
+        {"id": "fine", "title": "Fine", "body": "An article about buses."},
+    ]
+    (corpus / "feed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    store = LocalStore(tmp_path / "index")
+    summary = Indexer(store, finder, engine=engine).reindex([corpus])
+    assert summary.added == 3
+    assert [str(s) for s in summary.skipped] == [
+        "feed.jsonl: id is over the 200 bytes an id may take"
+    ]
+    service = SearchService(store, cache_size=0)
+    for q, expected in (("trams", "word"), ("ferries", "name"), ("people:ada", "name")):
+        assert [hit.id for hit in service.search(parse_request({"q": q})).hits] == [expected]
+    service.close()
+
+
 def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     return subprocess.run(
         [sys.executable, "-m", "search.cli", "reindex", *args],

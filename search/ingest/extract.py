@@ -68,6 +68,8 @@ SENTENCE_SPLIT = re.compile(r"""(?<=[.!?])["'”’]?\s+(?=["“‘']?[A-Z0-9])"
 MAX_TITLE_WORDS = 25
 # Longer than any news article (and within what the NER model takes at once).
 MAX_ARTICLE_CHARS = 500_000
+# An id is a term of the index: Xapian takes no term past 245 bytes.
+MAX_ID_BYTES = 200
 DERIVED_TITLE_CHARS = 100
 
 
@@ -226,9 +228,12 @@ def extract(raw: RawArticle, chrome: AbstractSet[str] = frozenset()) -> Extracte
     """Title, body, date, url and source of one raw article.
 
     Raises:
-        ArticleError: the text is over ``MAX_ARTICLE_CHARS``, or nothing of the
-            article is left once chrome is removed.
+        ArticleError: the id is over ``MAX_ID_BYTES``, the text over
+            ``MAX_ARTICLE_CHARS``, or nothing of the article is left once chrome is
+            removed.
     """
+    if len(raw.id.encode("utf-8")) > MAX_ID_BYTES:
+        raise ArticleError(f"id is over the {MAX_ID_BYTES} bytes an id may take")
     fields = raw.fields
     text = raw.content
     meta: dict[str, Any] = {}

@@ -53,6 +53,9 @@ PEOPLE_SEPARATOR = "\x1f"
 # next reindex.
 FORMAT_KEY, FORMAT = "search.format", 8
 PEOPLE_SLOT_SINCE, STORED_SLOT_SINCE = 3, 4
+# A longer "word" (a run of letters in a scrape, a hash) is not indexed: as a term
+# with its prefix it would be past the 245 bytes Xapian takes, and fail the document.
+MAX_WORD_BYTES = 200
 _STEM = xapian.Stem("english")
 
 
@@ -64,10 +67,15 @@ def words(text: str) -> Iterator[str]:
 
 def written_words(text: str) -> Iterator[str]:
     """Lower-cased words without possessives, diacritics kept (case folded first: a
-    word the caller lower-cased with ``str.lower`` is still one word)."""
+    word the caller lower-cased with ``str.lower`` is still one word); none longer
+    than ``MAX_WORD_BYTES``."""
     for token in TOKEN.findall(fold_case(text)):
-        if word := without_possessive(token):
+        if (word := without_possessive(token)) and _indexable(word):
             yield word
+
+
+def _indexable(word: str) -> bool:
+    return len(word) * 4 <= MAX_WORD_BYTES or len(word.encode("utf-8")) <= MAX_WORD_BYTES
 
 
 @lru_cache(maxsize=200_000)
@@ -102,7 +110,7 @@ def _token(token: str) -> tuple[str | None, str | None]:
     """A case-folded token's index form, and the word as written that a suggestion
     may offer, each None where it has none."""
     word = without_possessive(token)
-    if not word:
+    if not word or not _indexable(word):
         return None, None
     offered = word not in INDEX_STOP_WORDS and len(word) > 2 and word.isalpha()
     return analyzed(without_accents(word)), word if offered else None

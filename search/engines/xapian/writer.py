@@ -36,7 +36,7 @@ from search.model import Article, IndexDoc, StoredDoc
 COMMIT_EVERY = 500
 # Articles each process of a parallel build fills at least (below, one process).
 PARALLEL_FROM = 2000
-# Xapian takes terms of up to 245 bytes; a longer completion key is left out.
+# Xapian takes terms of up to 245 bytes; a longer completion key or name is left out.
 MAX_KEY_BYTES = 240
 
 
@@ -70,7 +70,8 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
             if (form := a.analyzed(word)) is not None:
                 doc.add_term(form, a.ALL_TEXT_WDF["people"])
         people_position += 1  # no phrase across two people
-        doc.add_term(a.PERSON + name)  # weighted: similar() ranks by shared people
+        if len(name.encode("utf-8")) < MAX_KEY_BYTES:  # a record's, of any length
+            doc.add_term(a.PERSON + name)  # weighted: similar() ranks by shared people
     if article.people:
         doc.add_value(a.PEOPLE_SLOT, a.people_value(article.people))
     for word in spellings:
