@@ -28,6 +28,11 @@ PERSON = "XP"  # an exact canonical name, for filters and facets
 # A word as written (lower-cased, unstemmed), for spelling suggestions: plain terms,
 # which Xapian's remote backend serves (its spelling table it does not).
 SPELLING = "XW"
+# A new database counts its words as written once, a metadata entry a word (this
+# prefix and the word; its number of documents), where a term in each document was a
+# fifth of a build (``writer.build``); a document written later carries ``SPELLING``
+# terms. Metadata is served remotely too.
+SPELLING_KEY = "search.spelling."
 # Completion keys (``search.completions``), by kind: plain terms, counted by termfreq.
 COMPLETE = {"person": "XCP", "word": "XCW"}
 ID = "Q"

@@ -361,18 +361,36 @@ class XapianReader:
 
     @_reopening
     def spellings(self, word: str, deadline: Deadline) -> list[str]:
-        """From the words as written that start with ``word``'s first letter."""
-        near: list[tuple[int, int, str]] = []
+        """From the words as written that start with ``word``'s first letter: those
+        the build counted (``SPELLING_KEY``), and those of documents written since."""
+        near: dict[str, int] = {}
+        documents: Counter[str] = Counter()
         for item in self.db.allterms(a.SPELLING + word[:1]):
             if deadline.passed():
                 return []
             candidate = item.term.decode("utf-8")[len(a.SPELLING) :]
-            if candidate == word or abs(len(candidate) - len(word)) > SPELLING_EDITS:
-                continue
-            edits = edit_distance(candidate, word, SPELLING_EDITS)
-            if edits <= SPELLING_EDITS:
-                near.append((edits, -int(item.termfreq), candidate))
-        return [candidate for _, _, candidate in heapq.nsmallest(SPELLINGS, near)]
+            if _is_near(candidate, word, near):
+                documents[candidate] += int(item.termfreq)
+        for key in self.db.metadata_keys(a.SPELLING_KEY + word[:1]):
+            if deadline.passed():
+                return []
+            candidate = key.decode("utf-8")[len(a.SPELLING_KEY) :]
+            if _is_near(candidate, word, near):
+                documents[candidate] += int(self.db.get_metadata(key))
+        return heapq.nsmallest(SPELLINGS, near, key=lambda c: (near[c], -documents[c], c))
+
+
+def _is_near(candidate: str, word: str, near: dict[str, int]) -> bool:
+    """Whether ``candidate`` is a spelling to offer for ``word``, at most
+    ``SPELLING_EDITS`` away; ``near`` holds those found, with their edits."""
+    if candidate not in near:
+        if candidate == word or abs(len(candidate) - len(word)) > SPELLING_EDITS:
+            return False
+        edits = edit_distance(candidate, word, SPELLING_EDITS)
+        if edits > SPELLING_EDITS:
+            return False
+        near[candidate] = edits
+    return True
 
 
 def stored_records(db: xapian.Database) -> list[StoredDoc]:

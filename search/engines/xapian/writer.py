@@ -40,7 +40,9 @@ PARALLEL_FROM = 2000
 MAX_KEY_BYTES = 240
 
 
-def document(article: Article, minhash: bytes) -> xapian.Document:
+def document(
+    article: Article, minhash: bytes, vocabulary: Counter[str] | None = None
+) -> xapian.Document:
     """The Xapian document of an article.
 
     Each text field has its own prefixed terms (for ``title:``, ``body:``,
@@ -50,7 +52,9 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
     document length normalises all fields together. The unprefixed terms have no
     positions (a phrase is matched in a field, ``parse``): positions were half of
     Xapian's work in a build. A title derived from the lead sentence is not a
-    headline: its words are in the body already, and it adds none of its own.
+    headline: its words are in the body already, and it adds none of its own. The
+    body's words as written (for spelling suggestions) are counted in a new
+    database's ``vocabulary``, else each is a term of the document.
     """
     doc = xapian.Document()
     body, spellings = a.terms_and_spellings(article.body)
@@ -74,8 +78,11 @@ def document(article: Article, minhash: bytes) -> xapian.Document:
             doc.add_term(a.PERSON + name)  # weighted: similar() ranks by shared people
     if article.people:
         doc.add_value(a.PEOPLE_SLOT, a.people_value(article.people))
-    for word in spellings:
-        doc.add_boolean_term(a.SPELLING + word)
+    if vocabulary is None:
+        for word in spellings:
+            doc.add_boolean_term(a.SPELLING + word)
+    else:
+        vocabulary.update(spellings)
     for kind, keys in completion_keys(article).items():
         for key in keys:
             if len(key.encode("utf-8")) < MAX_KEY_BYTES:
@@ -146,13 +153,16 @@ def _fill(path: Path, docs: list[IndexDoc], last: bool) -> None:
     (a phase of the run; a part's commit is not). A part is merged into the build,
     then removed: its commits need not reach the disk."""
     db = xapian.WritableDatabase(str(path), xapian.DB_CREATE | (0 if last else xapian.DB_NO_SYNC))
+    vocabulary: Counter[str] = Counter()
     try:
         for number, (article, minhash) in enumerate(docs, 1):
             # A new database: each id is new (the indexer keeps ids distinct), so no
             # lookup of an id to replace, which took a third of a build.
-            db.add_document(document(article, minhash))
+            db.add_document(document(article, minhash, vocabulary))
             if number % COMMIT_EVERY == 0:
                 db.commit()
+        for word, count in vocabulary.items():
+            db.set_metadata(a.SPELLING_KEY + word, str(count))
         db.set_metadata(a.FORMAT_KEY, str(a.FORMAT))
         if last:
             phases.reached("committing")
@@ -181,7 +191,7 @@ def _build_in_parts(path: Path, docs: list[IndexDoc], parts: int) -> None:
         for folder in folders:
             merged.add_database(xapian.Database(str(folder)))
         phases.reached("committing")
-        merged.compact(str(path))
+        merged.compact(str(path), 0, 0, _SummingWords())
         merged.close()
     finally:
         for child in children:
@@ -190,6 +200,20 @@ def _build_in_parts(path: Path, docs: list[IndexDoc], parts: int) -> None:
                 child.join()
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class _SummingWords(xapian.Compactor):
+    """Compaction of a build's parts: a word as written in several parts is in as
+    many documents as their counts add up to; any other metadata is each part's."""
+
+    def resolve_duplicate_metadata(self, key: bytes, tags: list[bytes]) -> bytes:
+        # ``key`` as the database stores it: the key written, after a marker.
+        if _SPELLING_KEY in key:
+            return str(sum(map(int, tags))).encode()
+        return tags[0]
+
+
+_SPELLING_KEY = a.SPELLING_KEY.encode()
 
 
 def _fill_part(folder: Path, docs: list[IndexDoc], parent: int) -> None:

@@ -44,8 +44,8 @@ def test_an_index_from_before_the_value_slots_serves_then_is_rebuilt(
     expected = facets(current)
     assert expected["people"] and expected["month"]
 
-    def old_document(article: Any, minhash: bytes) -> xapian.Document:
-        doc = new_document(article, minhash)
+    def old_document(article: Any, minhash: bytes, *vocabulary: Any) -> xapian.Document:
+        doc = new_document(article, minhash, *vocabulary)
         for slot in (analysis.PEOPLE_SLOT, analysis.STORED_SLOT):
             if doc.get_value(slot):
                 doc.remove_value(slot)
@@ -117,6 +117,35 @@ def test_a_build_in_parts_holds_what_a_build_in_one_does(
         hits = [[hit.article.id for hit in r.search(query, Deadline.after(10)).hits]
                 for r in (one, parts)]  # fmt: skip
         assert hits[0] == hits[1] and hits[0], q
+
+
+def test_a_build_counts_each_word_as_written_once_and_later_writes_add_theirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new database holds the words as written as one count a word, not a term in
+    each document (a build in parts sums the parts' counts); a document written later
+    carries its own terms, and suggestions count documents from both."""
+    monkeypatch.setattr(writer, "PARALLEL_FROM", 2)
+    bodies = ["A crate of apples.", "Another crate arrived.", "The crane lifted it.", "None."]
+    docs = [(Article(id=f"a{n}", title=f"Dock {n}", body=body), signature(body))
+            for n, body in enumerate(bodies)]  # fmt: skip
+    path = tmp_path / "index"
+    writer.build(path, docs, 2)  # "crate" in a document of each part
+    reader = XapianReader(path)
+    assert not list(reader.db.allterms(analysis.SPELLING))
+    assert reader.db.get_metadata(analysis.SPELLING_KEY + "crate") == b"2"
+    assert reader.spellings("crame", Deadline.after(10))[:2] == ["crate", "crane"]
+    reader.close()
+    body = "A crane again."
+    writer.apply(
+        path,
+        [],
+        [(Article(id=f"b{n}", title="Cranes", body=body), signature(body)) for n in range(2)],
+    )
+    reader = XapianReader(path)
+    assert reader.db.get_termfreq(analysis.SPELLING + "crane") == 2
+    assert reader.spellings("crame", Deadline.after(10))[:2] == ["crane", "crate"]  # 3 and 2
+    reader.close()
 
 
 def test_a_part_that_fails_fails_the_build_and_leaves_nothing(
