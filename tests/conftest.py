@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import pytest
 from falcon import testing
@@ -386,17 +386,24 @@ class Server:
         return ""
 
     def wait_until_ready(self, timeout: float = 30.0) -> None:
+        """Return once it answers ``/ready``; else stop it (a test that fails here
+        leaves no processes behind) and fail with the end of its log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited ({self.process.returncode}): {self.log_tail()}")
+                self._fail(f"server exited ({self.process.returncode})")
             try:
                 if get_json(self.url + "/ready", timeout=1.0)[0] == 200:
                     return
             except (OSError, ValueError):
                 pass
             time.sleep(0.1)
-        raise RuntimeError("server did not become ready")
+        self._fail(f"server did not become ready in {timeout:.0f} s")
+
+    def _fail(self, reason: str) -> NoReturn:
+        tail = self.log_tail()
+        self.stop()
+        raise RuntimeError(f"{reason}: {tail}")
 
     def stop(self) -> None:
         """Stop it as an operator would (SIGTERM: gunicorn lets its workers finish for
