@@ -283,7 +283,7 @@ class SearchService:
             return set()
         try:
             with self._serving(self._deadline()) as view:
-                return {doc_id for doc_id in ids if view.reader.document(doc_id) is not None}
+                return view.reader.holding(ids)
         except IndexUnavailable:
             return set()
 

@@ -133,3 +133,25 @@ def test_stats_answer_while_the_writer_commits(
         writer.join()
         service.close()
     assert len(commits) == COMMITS_UNDER_STATS and len(set(commits)) > 1 and looks > 100
+
+
+def test_existing_is_the_ids_the_served_index_holds(
+    tmp_path: Path, finder: PersonFinder, engine: str
+) -> None:
+    """What a push answers "updated" or "created" by: ids the served index holds, not
+    one deleted since, nor one longer than an index term may be."""
+    store = LocalStore(tmp_path / "index")
+    pushes = PushLog(store.root)
+    indexer = Indexer(store, finder, engine=engine, pushes=pushes)
+    indexer.reindex([make_corpus(tmp_path / "corpus")])
+    service = SearchService(store, refresh_interval_s=0.0, cache_size=0)
+    try:
+        ids = [hit.id for hit in service.search(parse_request({"q": ""})).hits[:2]]
+        assert len(ids) == 2
+        assert service.existing([*ids, "no-such-article", "x" * 300]) == set(ids)
+        pushes.delete(ids[0])
+        indexer.apply_pushes(10)
+        assert service.existing(ids) == {ids[1]}
+        assert service.existing([]) == set()
+    finally:
+        service.close()

@@ -37,6 +37,10 @@ class Reader(Speller, Completer, Protocol):
 
     def document(self, doc_id: str) -> Article | None: ...
 
+    def holding(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` this snapshot has (a push's "created" or "updated")."""
+        ...
+
     def similar(self, article: Article, limit: int) -> list[Match]:
         """Articles most like ``article``, itself excluded."""
         ...

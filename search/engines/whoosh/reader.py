@@ -239,6 +239,10 @@ class WhooshReader:
         stored = self.searcher.document(id=doc_id)
         return None if stored is None else from_stored(stored)
 
+    def holding(self, ids: Sequence[str]) -> set[str]:
+        """By the id's posting, without reading each document's stored fields."""
+        return {doc_id for doc_id in ids if self.searcher.document_number(id=doc_id) is not None}
+
     def search(self, query: EngineQuery, deadline: Deadline) -> Matches:
         """The page ``query`` asks for. A first page is the top N; a later one is cut
         from every match in order, found once for this snapshot (``_ordered``)."""

@@ -243,6 +243,10 @@ class ClusterReader(XapianReader):
         run = super().document
         return self._failing_over(lambda: run(doc_id), self._deadline())
 
+    def holding(self, ids: Sequence[str]) -> set[str]:
+        run = super().holding
+        return self._failing_over(lambda: run(ids), self._deadline())
+
     def similar(self, article: Article, limit: int) -> list[Match]:
         run = super().similar
         return self._failing_over(lambda: run(article, limit), self._deadline())

@@ -72,6 +72,8 @@ def test_shards_answer_exactly_as_one_database(
             == single.similar(SAMPLE_A).as_dict()["hits"]
         )
         assert _shown(sharded, {"q": "Kushnr"})["suggestion"] == "kushner"
+        ids = [SAMPLE_A, "no-such-article", "x" * 300]
+        assert sharded.existing(ids) == single.existing(ids) == {SAMPLE_A}
     finally:
         sharded.close()
 
