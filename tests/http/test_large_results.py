@@ -16,8 +16,7 @@ import itertools
 import json
 import socket
 import struct
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,8 +37,8 @@ BODY = (
     "figures would be published next week, and that the ferry timetable would change "
     "from Monday while repairs go on."
 )
-# Between pushes while a walk goes on.
-PUSH_EVERY_S = 0.5
+# Pages of a date walk between two pushes.
+PAGES_A_PUSH = 25
 # A worker holding the whole export would grow by far more than this: 35,600
 # articles are some 17 MB of JSON, and several times that as Python objects.
 RSS_GROWTH_MB = 25
@@ -63,19 +62,24 @@ def large(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Ser
     server.stop()
 
 
-def walk(server: Server, params: dict[str, str]) -> tuple[list[str], int]:
-    """Every hit's id, following ``next_cursor`` from the first page; and ``total``."""
+def walk(
+    server: Server, params: dict[str, str], after_page: Callable[[int], None] = lambda _: None
+) -> tuple[list[str], int]:
+    """Every hit's id, following ``next_cursor`` from the first page; and ``total``.
+    ``after_page`` is called with each page's number before the next is asked for."""
     ids: list[str] = []
     status, body = server.get("/search", {**params, "per_page": PAGE})
     total = body["total"]
-    while True:
+    for page in itertools.count(1):
         assert status == 200, body
         ids += [hit["id"] for hit in body["hits"]]
         if body.get("next_cursor") is None:
-            return ids, total
+            break
+        after_page(page)
         status, body = server.get(
             "/search", {**params, "per_page": PAGE, "cursor": body["next_cursor"]}
         )
+    return ids, total
 
 
 def test_a_cursor_walks_every_article_of_a_large_set_once_in_relevance_order(large: Server) -> None:
@@ -84,37 +88,29 @@ def test_a_cursor_walks_every_article_of_a_large_set_once_in_relevance_order(lar
 
 
 def test_a_date_walk_sees_every_article_once_while_articles_are_pushed(large: Server) -> None:
-    """New articles, newer than any, arrive while the walk goes from the newest down:
-    every article there was when it began is seen once, nothing twice."""
+    """New articles, newer than any, are pushed and made searchable between pages as
+    the walk goes from the newest down (each page after one starts where the hits
+    before it moved): every article there was when it began is seen once, nothing
+    twice."""
     _, key = Keys(_index_of(large)).create("write")
-    stop, sent = threading.Event(), []
+    pushed: list[str] = []
 
-    def push() -> None:
-        for n in itertools.count():
-            record = {"id": f"late/{n}", "title": f"Harbour late {n}",
-                      "body": f"Harbour news {n} arrived late.", "date": "2026-12-07",
-                      "people": []}  # fmt: skip
-            assert call(large, "POST", "/documents", record, key)[0] == 200
-            sent.append(record["id"])
-            # A commit a push, a few a second: each new snapshot puts every match in
-            # date order again on Whoosh, and pushes as fast as they went made the
-            # walk take over a minute.
-            if stop.wait(PUSH_EVERY_S):
-                return
+    def push(page: int) -> None:
+        if page % PAGES_A_PUSH:
+            return
+        record = {"id": f"late/{page}", "title": f"Harbour late {page}",
+                  "body": f"Harbour news {page} arrived late.", "date": "2026-12-07",
+                  "people": []}  # fmt: skip
+        status, answer = call(large, "POST", "/documents?wait=true", record, key)
+        assert status == 200 and answer["searchable"] is True, answer
+        pushed.append(record["id"])
 
-    pusher = threading.Thread(target=push)
-    pusher.start()
-    try:
-        wait_for(lambda: len(sent) >= 2, 30, "the first pushes")
-        before = len(sent)
-        ids, _ = walk(large, {"q": "harbour", "sort": "date"})
-        during = len(sent) - before
-    finally:
-        stop.set()
-        pusher.join()
+    ids, _ = walk(large, {"q": "harbour", "sort": "date"}, push)
+    assert len(pushed) == ARTICLES // PAGE // PAGES_A_PUSH  # each between two pages
     assert len(ids) == len(set(ids))
     assert {f"wire/{n:05d}" for n in range(ARTICLES)} <= set(ids)
-    assert during >= 5  # pushed, and served, while the walk went on
+    newest = large.get("/search", {"q": "harbour", "sort": "date", "per_page": PAGE})[1]
+    assert set(pushed) <= {hit["id"] for hit in newest["hits"]}  # served, at the top
 
 
 def _index_of(server: Server) -> Path:
