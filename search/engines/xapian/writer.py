@@ -74,7 +74,7 @@ def document(
             if (form := a.analyzed(word)) is not None:
                 doc.add_term(form, a.ALL_TEXT_WDF["people"])
         people_position += 1  # no phrase across two people
-        if len(name.encode("utf-8")) < MAX_KEY_BYTES:  # a record's, of any length
+        if _fits(name):  # a record's, of any length
             doc.add_term(a.PERSON + name)  # weighted: similar() ranks by shared people
     if article.people:
         doc.add_value(a.PEOPLE_SLOT, a.people_value(article.people))
@@ -85,7 +85,7 @@ def document(
         vocabulary.update(spellings)
     for kind, keys in completion_keys(article).items():
         for key in keys:
-            if len(key.encode("utf-8")) < MAX_KEY_BYTES:
+            if _fits(key):
                 doc.add_boolean_term(a.COMPLETE[kind] + key)
     doc.add_boolean_term(a.ID + article.id)
     doc.add_value(a.ID_SLOT, article.id)
@@ -100,6 +100,11 @@ def document(
     doc.set_data(json.dumps(_stored(article)))
     doc.add_value(a.STORED_SLOT, _stored_value(article, minhash))
     return doc
+
+
+def _fits(key: str) -> bool:
+    """Whether ``key`` is short enough to be a term with its prefix."""
+    return len(key.encode("utf-8")) < MAX_KEY_BYTES
 
 
 def _stored(article: Article) -> dict[str, Any]:
