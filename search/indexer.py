@@ -47,7 +47,7 @@ from search.ingest.sources import (
     parse_source,
     unpack,
 )
-from search.ingest.stories import StoryIndex, is_current, signature
+from search.ingest.stories import BATCH, StoryIndex, is_current, signatures
 from search.model import Article, IndexDoc, Skipped, StoredDoc, Summary
 from search.stores.base import Store
 
@@ -501,16 +501,19 @@ class Indexer:
             yield article, minhash
 
     def _signatures(self, articles: list[Article]) -> Iterator[bytes]:
-        """The articles' MinHash signatures: in ``jobs`` forked processes for a long
-        run (a tenth of a build without NER, in one process), handed on as they come
-        so that stories are placed while the rest are made."""
+        """The articles' MinHash signatures, ``BATCH`` bodies at a time: in ``jobs``
+        forked processes for a long run, handed on as they come so that stories
+        are placed while the rest are made."""
         bodies = [article.body for article in articles]
+        batches = [bodies[start : start + BATCH] for start in range(0, len(bodies), BATCH)]
         if self.jobs <= 1 or len(bodies) < PARALLEL_SIGNATURES:
-            yield from map(signature, bodies)
+            for batch in batches:
+                yield from signatures(batch)
             return
         context = multiprocessing.get_context("fork")
         with context.Pool(self.jobs, die_with_parent, (os.getpid(),)) as pool:
-            yield from pool.imap(signature, bodies, chunksize=256)
+            for signed in pool.imap(signatures, batches):
+                yield from signed
 
 
 def _given(raw: RawArticle) -> bool:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from itertools import combinations
 
+import numpy as np
 import pytest
+from datasketch import MinHash
 
 from search.ingest.extract import extract
-from search.ingest.stories import NUM_PERM, StoryIndex, is_current, shingles, signature
+from search.ingest.stories import (
+    NUM_PERM,
+    PERMUTATIONS,
+    SCHEME,
+    StoryIndex,
+    is_current,
+    shingles,
+    signature,
+    signatures,
+)
 from tests.conftest import BBC, SAMPLE_A, SAMPLE_B
 from tests.ingest.test_extract import sample
 
@@ -73,3 +85,22 @@ def test_a_signature_of_the_older_scheme_is_no_candidate() -> None:
     stories.add("old", older, "old")
     assert stories.assign("new", signature(text)) == "new"
     assert stories.assign("again", signature(text)) == "new"
+
+
+def test_signatures_made_many_at_once_are_datasketchs_minhashes() -> None:
+    """Bodies signed in one numpy pass get the values a datasketch ``MinHash`` of
+    their shingles has (CRC32, the ``affine32`` scheme): signatures stored before
+    stay comparable with new ones. Empty and short bodies, accents and a batch
+    boundary included."""
+    texts = [p.read_bytes().decode("latin-1") for p in sorted(BBC.rglob("*.txt"))[:300]]
+    texts += ["", "One", "two words", "Élysée à Paris, à Paris."]
+
+    def datasketch(text: str) -> bytes:
+        minhash = MinHash(
+            num_perm=NUM_PERM, scheme=SCHEME, permutations=PERMUTATIONS, hashfunc=zlib.crc32
+        )
+        minhash.update_batch([shingle.encode() for shingle in shingles(text)])
+        return minhash.hashvalues.astype(np.uint32).tobytes()
+
+    assert signatures(texts) == [datasketch(text) for text in texts]
+    assert signature(texts[-1]) == datasketch(texts[-1])
