@@ -2,7 +2,8 @@
 words, as the Whoosh engine has them, stemmed by Xapian's English (Porter2) stemmer.
 
 Every field's terms carry a prefix, so title, body and people words are counted
-apart (BM25 per field, weighted at query time as the Whoosh engine weighs them).
+apart (BM25 per field, weighted at query time as the Whoosh engine weighs them). A
+plain word is scored on its terms in every field taken as one (``HEADLINE``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,16 @@ from search.analysis import (
 )
 
 PREFIXES = {"title": "XT", "body": "XB", "people": "XN"}
-# Unprefixed terms hold every text field, weighted, without positions (see
-# writer.document); a phrase is matched in one field's own terms.
-ALL_TEXT_WDF = {"title": 2, "body": 1, "people": 1}
+# A headline's words again, without positions, each occurrence counted
+# ``HEADLINE_WDF`` times: a plain word is one term over the headline, body and
+# people terms (Xapian's OP_SYNONYM adds their within-document frequencies), so one
+# length normalises every field (BM25F). A title derived from the lead sentence has
+# none: its words are the body's own. These stand in for terms of every field's words
+# in one, which repeated the body's: a third of what Xapian inverted in a build. The
+# weight was measured (docs/relevance.md): 2, the old all-text terms' title weight,
+# ranked Cranfield below the Whoosh engine (0.387 against 0.391); 3 to 6 gave
+# 0.393-0.394, and CACM 0.511, 0.514, 0.525, 0.525.
+HEADLINE, HEADLINE_WDF = "XH", 4
 PERSON = "XP"  # an exact canonical name, for filters and facets
 # A word as written (lower-cased, unstemmed), for spelling suggestions: plain terms,
 # which Xapian's remote backend serves (its spelling table it does not).
@@ -56,7 +64,7 @@ PEOPLE_SEPARATOR = "\x1f"
 # Written into each database's metadata; an index of an older format is served as
 # it is (the reader does without the slots it lacks) and rebuilt in full by the
 # next reindex.
-FORMAT_KEY, FORMAT = "search.format", 8
+FORMAT_KEY, FORMAT = "search.format", 9
 PEOPLE_SLOT_SINCE, STORED_SLOT_SINCE = 3, 4
 # A longer "word" (a run of letters in a scrape, a hash) is not indexed: as a term
 # with its prefix it would be past the 245 bytes Xapian takes, and fail the document.
@@ -122,10 +130,16 @@ def _token(token: str) -> tuple[str | None, str | None]:
 
 
 def query_terms(text: str) -> list[str]:
-    """Index forms of a query's title or body words. A word of one letter or digit is
-    not searched for, as the Whoosh engine's analysis drops it everywhere: one query
-    language finds as much on both engines ("e-mail" is "mail", "x" nothing)."""
-    return [form for word in words(text) if len(word) > 1 and (form := analyzed(word))]
+    """Index forms of a query's title or body words (``query_words``)."""
+    return [form for _, form in query_words(text)]
+
+
+def query_words(text: str) -> list[tuple[str, str]]:
+    """A query's words as people terms hold them, each with its index form for titles
+    and bodies; stop words are left out. A word of one letter or digit is not searched
+    for, as the Whoosh engine's analysis drops it everywhere: one query language finds
+    as much on both engines ("e-mail" is "mail", "x" nothing)."""
+    return [(word, form) for word in words(text) if len(word) > 1 and (form := analyzed(word))]
 
 
 def name_terms(text: str) -> list[str]:

@@ -3,10 +3,11 @@
 Xapian's own query parser reads some of the syntax differently (fuzzy words,
 ``-word`` inside groups, infix wildcards), so queries are built from our own parse
 with the same meaning the Whoosh engine gives them: a plain word matches title,
-body or people, through the all-text terms in which a title word counts twice
-(BM25F); a field's word matches that field's own terms; expansions (prefix,
-wildcard, fuzzy) read each field's vocabulary under the request's deadline, at most
-``MAX_EXPANSIONS`` words each and ``MAX_QUERY_EXPANSIONS`` in all.
+body or people, scored on its terms in all of them as one term (``all_text``: a
+headline word counts twice, BM25F); a field's word matches that field's own terms;
+expansions (prefix, wildcard, fuzzy) read each field's vocabulary under the
+request's deadline, at most ``MAX_EXPANSIONS`` words each and
+``MAX_QUERY_EXPANSIONS`` in all.
 """
 
 from __future__ import annotations
@@ -91,8 +92,7 @@ class QueryBuilder:
     def _leaf(
         self, node: Word | Phrase | Pattern, field: str | None, positive: bool
     ) -> xapian.Query | None:
-        """One field's query; ``field`` None means the weighted all-text terms."""
-        prefix = a.PREFIXES.get(field or "", "")
+        """One field's query; ``field`` None means every text field (``all_text``)."""
         if isinstance(node, Pattern):
             assert field is not None
             query = self._expansion(node, field)
@@ -102,11 +102,11 @@ class QueryBuilder:
                 return None
             if positive:
                 self.terms.update(forms if field != "people" else self._text_forms(node.text))
-            terms = [xapian.Query(prefix + form) for form in forms]
+            terms = self._terms(node.text, field)
             if len(terms) == 1:
                 query = terms[0]
             elif isinstance(node, Phrase) and field is None:
-                # The all-text terms have no positions: they score the phrase, found
+                # The headline terms have no positions: they score the phrase, found
                 # in one of the fields (no phrase spans two of them).
                 query = xapian.Query(
                     xapian.Query.OP_FILTER,
@@ -131,6 +131,13 @@ class QueryBuilder:
             elif words:
                 phrases.append(words[0])
         return xapian.Query(xapian.Query.OP_OR, phrases)
+
+    @classmethod
+    def _terms(cls, text: str, field: str | None) -> list[xapian.Query]:
+        """A query a word of ``text``: the field's term, or every field's (None)."""
+        if field is None:
+            return [all_text(form, word) for word, form in a.query_words(text)]
+        return [xapian.Query(a.PREFIXES[field] + form) for form in cls._forms(text, field)]
 
     @staticmethod
     def _forms(text: str, field: str | None) -> list[str]:
@@ -164,6 +171,17 @@ class QueryBuilder:
             term = item.term.decode("utf-8")
             if matches is None or matches(term[len(prefix) :]):
                 yield term
+
+
+def all_text(form: str, word: str | None = None) -> xapian.Query:
+    """A plain word (index ``form``; ``word`` as people terms hold it, if a name may
+    have it) as one term over the headline, body and people terms: Xapian's
+    OP_SYNONYM scores them as a single term whose within-document frequency is the sum
+    of theirs (BM25F, ``analysis.HEADLINE``)."""
+    terms = [a.HEADLINE + form, a.PREFIXES["body"] + form]
+    if word is not None:
+        terms.append(a.PREFIXES["people"] + word)
+    return xapian.Query(xapian.Query.OP_SYNONYM, [xapian.Query(term) for term in terms])
 
 
 def _within(text: str, distance: int) -> Callable[[str], bool]:

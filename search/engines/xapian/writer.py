@@ -1,10 +1,10 @@
 """Writing Xapian databases: a whole new one, or one atomic commit into the served one.
 
 A document holds the article as JSON data, prefixed terms with positions for the
-text fields, boolean terms for id, people, date, story and the body's words as
-written (for suggestions), and value slots for sorting and facets. Xapian's
-commit is atomic: a failed one leaves the last revision as it was, and the writer
-is closed so its lock goes.
+text fields and a headline's weighted terms, boolean terms for id, people, date,
+story and the body's words as written (for suggestions), and value slots for
+sorting and facets. Xapian's commit is atomic: a failed one leaves the last
+revision as it was, and the writer is closed so its lock goes.
 """
 
 from __future__ import annotations
@@ -46,33 +46,27 @@ def document(
     """The Xapian document of an article.
 
     Each text field has its own prefixed terms (for ``title:``, ``body:``,
-    ``people:``), with positions for phrases, and all of them also go, stemmed, into
-    the unprefixed terms with the field's weight as the within-document frequency:
-    BM25F's weighted sum of field frequencies, so a title word counts twice and one
-    document length normalises all fields together. The unprefixed terms have no
-    positions (a phrase is matched in a field, ``parse``): positions were half of
-    Xapian's work in a build. A title derived from the lead sentence is not a
+    ``people:``), with positions for phrases; a headline's words are also
+    ``HEADLINE`` terms, weighted, which plain words are scored on with the body's and
+    people's (``analysis.HEADLINE``). A title derived from the lead sentence is not a
     headline: its words are in the body already, and it adds none of its own. The
     body's words as written (for spelling suggestions) are counted in a new
     database's ``vocabulary``, else each is a term of the document.
     """
     doc = xapian.Document()
+    title = a.text_terms(article.title)
     body, spellings = a.terms_and_spellings(article.body)
-    for field, terms in (("title", a.text_terms(article.title)), ("body", body)):
-        prefix = a.PREFIXES[field]
+    for prefix, terms in ((a.PREFIXES["title"], title), (a.PREFIXES["body"], body)):
         for position, term in enumerate(terms, 1):
             doc.add_posting(prefix + term, position)
-        if field != "title" or not article.title_derived:
-            wdf = a.ALL_TEXT_WDF[field]
-            for term, count in Counter(terms).items():  # a call a word, not an occurrence
-                doc.add_term(term, wdf * count)
+    if not article.title_derived:
+        for term in title:
+            doc.add_term(a.HEADLINE + term, a.HEADLINE_WDF)
     people_position = 0
     for name in article.people:
         for word in a.name_terms(name):
             people_position += 1
             doc.add_posting(a.PREFIXES["people"] + word, people_position)
-            if (form := a.analyzed(word)) is not None:
-                doc.add_term(form, a.ALL_TEXT_WDF["people"])
         people_position += 1  # no phrase across two people
         if _fits(name):  # a record's, of any length
             doc.add_term(a.PERSON + name)  # weighted: similar() ranks by shared people

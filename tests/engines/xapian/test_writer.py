@@ -82,10 +82,12 @@ def _politics() -> list[Any]:
     return docs
 
 
-def test_a_document_holds_each_fields_positions_the_weighted_sum_and_the_spellings() -> None:
+def test_a_document_holds_each_fields_positions_the_headline_and_the_spellings() -> None:
     """One pass over the words makes every term set: a field's stemmed terms at their
-    positions (stop words skipped), the unprefixed terms with each occurrence
-    weighted by its field, and the body's words as written for suggestions."""
+    positions (stop words skipped), a headline's words again, each occurrence weighted,
+    and the body's words as written for suggestions; no term holds every
+    field's words in one (a plain word is their synonym, ``parse.all_text``), and a
+    title derived from the lead sentence is no headline."""
     article = Article(
         id="cafes", title="Café news", body="The minister's café reopened. Cafés reopen, 42 times."
     )
@@ -94,9 +96,15 @@ def test_a_document_holds_each_fields_positions_the_weighted_sum_and_the_spellin
     assert terms["XTcafe"] == (1, [1]) and terms["XTnews"] == (1, [2])
     assert terms["XBcafe"] == (2, [2, 4]) and terms["XBminist"] == (1, [1])
     assert terms["XB42"] == (1, [6]) and "XBthe" not in terms
-    assert terms["cafe"] == (2 * 1 + 1 * 2, []) and terms["reopen"] == (2, [])
+    headline = (analysis.HEADLINE_WDF, [])
+    assert terms["XHcafe"] == terms["XHnews"] == headline and "XHminist" not in terms
+    assert not [term for term in terms if term[:1].islower() or term[:1].isdigit()]
     spellings = {term[2:] for term in terms if term.startswith(analysis.SPELLING)}
     assert spellings == {"minister", "café", "reopened", "cafés", "reopen", "times"}
+    article.title_derived = True
+    untitled = writer.document(article, signature(article.body))
+    derived = {t.term.decode() for t in untitled.termlist()}
+    assert "XTcafe" in derived and not [term for term in derived if term.startswith("XH")]
 
 
 def test_a_build_in_parts_holds_what_a_build_in_one_does(
