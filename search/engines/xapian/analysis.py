@@ -36,19 +36,13 @@ PERSON = "XP"  # an exact canonical name, for filters and facets
 # A word as written (lower-cased, unstemmed), for spelling suggestions: plain terms,
 # which Xapian's remote backend serves (its spelling table it does not).
 SPELLING = "XW"
+# A new database counts its words as written once, a metadata entry a word (this
+# prefix and the word; its number of documents), where a term in each document was a
+# fifth of a build (``writer.build``); a document written later carries ``SPELLING``
+# terms. Metadata is served remotely too.
+SPELLING_KEY = "search.spelling."
 # Completion keys (``search.completions``), by kind: plain terms, counted by termfreq.
 COMPLETE = {"person": "XCP", "word": "XCW"}
-# A new database counts the spelling and completion terms once: a metadata key a
-# term and part of the build (``count_key``), where a term in each document was a
-# fifth of a build and the completion keys (rare terms, each one more posting list
-# to update at every commit) a sixth of the rest (``writer.build``). The count is in
-# the key, so one scan of the keys reads every count; the part keeps two parts' keys
-# apart when they are compacted into one database. A document written later carries
-# its own terms, and takes a built document's off the counts when it replaces or
-# deletes it. Metadata is served remotely too.
-COUNT_KEY = "search.count."
-# What ``count_key`` adds to a term, at most: a count of 8 digits, a part of 2.
-COUNT_ROOM = 12
 ID = "Q"
 STORY = "XS"
 DATE = "XD"
@@ -70,7 +64,7 @@ PEOPLE_SEPARATOR = "\x1f"
 # Written into each database's metadata; an index of an older format is served as
 # it is (the reader does without the slots it lacks) and rebuilt in full by the
 # next reindex.
-FORMAT_KEY, FORMAT = "search.format", 10
+FORMAT_KEY, FORMAT = "search.format", 9
 PEOPLE_SLOT_SINCE, STORED_SLOT_SINCE = 3, 4
 # A longer "word" (a run of letters in a scrape, a hash) is not indexed: as a term
 # with its prefix it would be past the 245 bytes Xapian takes, and fail the document.
@@ -151,18 +145,6 @@ def query_words(text: str) -> list[tuple[str, str]]:
 def name_terms(text: str) -> list[str]:
     """People words: lower-cased, unstemmed, stop words kept ("Will Young")."""
     return list(words(text))
-
-
-def count_key(term: str, count: int, part: int) -> str:
-    """The metadata key that says ``term`` is in ``count`` documents of a build's
-    ``part`` (``COUNT_KEY``)."""
-    return f"{COUNT_KEY}{term}\x00{count}\x00{part}"
-
-
-def counted(key: bytes) -> tuple[str, int, int]:
-    """The term, count and part of a ``count_key``."""
-    term, count, part = key.decode("utf-8")[len(COUNT_KEY) :].rsplit("\x00", 2)
-    return term, int(count), int(part)
 
 
 def people_value(names: Iterable[str]) -> str:

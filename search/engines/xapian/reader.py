@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import functools
 import heapq
-import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -363,29 +362,13 @@ class XapianReader:
 
     @_reopening
     def completion_keys(self, kind: str, prefix: str, most: int) -> list[tuple[str, int]]:
-        """The keys the build counted and those of documents written since, merged in
-        key order, each key's documents added up."""
-        start = a.COMPLETE[kind] + prefix
-        found: list[tuple[str, int]] = []
-        merged = heapq.merge(self._terms_counted(start), self._build_counts(start))
-        for term, counts in itertools.groupby(merged, key=lambda pair: pair[0]):
-            found.append((term[len(a.COMPLETE[kind]) :], sum(count for _, count in counts)))
+        start = a.COMPLETE[kind]
+        found = []
+        for item in self.db.allterms(start + prefix):
+            found.append((item.term.decode("utf-8")[len(start) :], int(item.termfreq)))
             if len(found) >= most:
                 break
         return found
-
-    def _terms_counted(self, start: str) -> Iterator[tuple[str, int]]:
-        """The terms from ``start`` of documents written since the build, each with
-        its documents, in term order."""
-        for item in self.db.allterms(start):
-            yield item.term.decode("utf-8"), int(item.termfreq)
-
-    def _build_counts(self, start: str) -> Iterator[tuple[str, int]]:
-        """The terms from ``start`` that the build counted (``analysis.COUNT_KEY``),
-        each with its documents, in term order."""
-        for key in self.db.metadata_keys(a.COUNT_KEY + start):
-            term, count, _ = a.counted(key)
-            yield term, count
 
     @_reopening
     def doc_frequency(self, form: str) -> int:
@@ -400,12 +383,18 @@ class XapianReader:
         the build counted (``SPELLING_KEY``), and those of documents written since."""
         near: dict[str, int] = {}
         documents: Counter[str] = Counter()
-        start = a.SPELLING + word[:1]
-        for term, count in itertools.chain(self._terms_counted(start), self._build_counts(start)):
+        for item in self.db.allterms(a.SPELLING + word[:1]):
             if deadline.passed():
                 return []
-            if _is_near(candidate := term[len(a.SPELLING) :], word, near):
-                documents[candidate] += count
+            candidate = item.term.decode("utf-8")[len(a.SPELLING) :]
+            if _is_near(candidate, word, near):
+                documents[candidate] += int(item.termfreq)
+        for key in self.db.metadata_keys(a.SPELLING_KEY + word[:1]):
+            if deadline.passed():
+                return []
+            candidate = key.decode("utf-8")[len(a.SPELLING_KEY) :]
+            if _is_near(candidate, word, near):
+                documents[candidate] += int(self.db.get_metadata(key))
         return heapq.nsmallest(SPELLINGS, near, key=lambda c: (near[c], -documents[c], c))
 
 

@@ -38,12 +38,10 @@ COMMIT_EVERY = 250
 PARALLEL_FROM = 2000
 # Xapian takes terms of up to 245 bytes; a longer completion key or name is left out.
 MAX_KEY_BYTES = 240
-# The tag of a build's count (``analysis.count_key``: the count is in the key).
-_COUNTED = "1"
 
 
 def document(
-    article: Article, minhash: bytes, counted: Counter[str] | None = None
+    article: Article, minhash: bytes, vocabulary: Counter[str] | None = None
 ) -> xapian.Document:
     """The Xapian document of an article.
 
@@ -52,9 +50,8 @@ def document(
     ``HEADLINE`` terms, weighted, which plain words are scored on with the body's and
     people's (``analysis.HEADLINE``). A title derived from the lead sentence is not a
     headline: its words are in the body already, and it adds none of its own. The
-    body's words as written (for spelling suggestions) and the completion keys are
-    added up in a new database's ``counted`` (``analysis.COUNT_KEY``), else each is
-    a term of the document.
+    body's words as written (for spelling suggestions) are counted in a new
+    database's ``vocabulary``, else each is a term of the document.
     """
     doc = xapian.Document()
     title = a.text_terms(article.title)
@@ -75,11 +72,15 @@ def document(
             doc.add_term(a.PERSON + name)  # weighted: similar() ranks by shared people
     if article.people:
         doc.add_value(a.PEOPLE_SLOT, a.people_value(article.people))
-    if counted is None:
-        for term in _counted_terms(article, spellings):
-            doc.add_boolean_term(term)
+    if vocabulary is None:
+        for word in spellings:
+            doc.add_boolean_term(a.SPELLING + word)
     else:
-        counted.update(_counted_terms(article, spellings))
+        vocabulary.update(spellings)
+    for kind, keys in completion_keys(article).items():
+        for key in keys:
+            if _fits(key):
+                doc.add_boolean_term(a.COMPLETE[kind] + key)
     doc.add_boolean_term(a.ID + article.id)
     doc.add_value(a.ID_SLOT, article.id)
     doc.add_value(a.DATE_ID_SLOT, f"{article.date or ''} {article.id}")
@@ -95,23 +96,9 @@ def document(
     return doc
 
 
-def _fits(key: str, room: int = 0) -> bool:
-    """Whether ``key`` is short enough to be a term with its prefix (and ``room``
-    bytes more)."""
-    return len(key.encode("utf-8")) + room < MAX_KEY_BYTES
-
-
-def _counted_terms(article: Article, spellings: Iterable[str]) -> list[str]:
-    """The terms a build counts once (``analysis.COUNT_KEY``): the body's words as
-    written and the completion keys (none too long for its count's key)."""
-    terms = [a.SPELLING + word for word in spellings]
-    for kind, keys in completion_keys(article).items():
-        terms += [
-            term
-            for key in keys
-            if _fits(a.COUNT_KEY + (term := a.COMPLETE[kind] + key), a.COUNT_ROOM)
-        ]
-    return terms
+def _fits(key: str) -> bool:
+    """Whether ``key`` is short enough to be a term with its prefix."""
+    return len(key.encode("utf-8")) < MAX_KEY_BYTES
 
 
 def _stored(article: Article) -> dict[str, Any]:
@@ -160,21 +147,21 @@ def build(path: Path, articles: Iterable[IndexDoc], procs: int = 1) -> None:
     _check(path, len(docs), canary)
 
 
-def _fill(path: Path, docs: list[IndexDoc], last: bool, part: int = 0) -> None:
-    """A new database of ``docs`` in ``path``, the build's ``part``; ``last``: the
-    build's last commit (a phase of the run; a part's commit is not). A part is
-    merged into the build, then removed: its commits need not reach the disk."""
+def _fill(path: Path, docs: list[IndexDoc], last: bool) -> None:
+    """A new database of ``docs`` in ``path``; ``last``: the build's last commit
+    (a phase of the run; a part's commit is not). A part is merged into the build,
+    then removed: its commits need not reach the disk."""
     db = xapian.WritableDatabase(str(path), xapian.DB_CREATE | (0 if last else xapian.DB_NO_SYNC))
-    counted: Counter[str] = Counter()
+    vocabulary: Counter[str] = Counter()
     try:
         for number, (article, minhash) in enumerate(docs, 1):
             # A new database: each id is new (the indexer keeps ids distinct), so no
             # lookup of an id to replace, which took a third of a build.
-            db.add_document(document(article, minhash, counted))
+            db.add_document(document(article, minhash, vocabulary))
             if number % COMMIT_EVERY == 0:
                 db.commit()
-        for term, count in counted.items():
-            db.set_metadata(a.count_key(term, count, part), _COUNTED)
+        for word, count in vocabulary.items():
+            db.set_metadata(a.SPELLING_KEY + word, str(count))
         db.set_metadata(a.FORMAT_KEY, str(a.FORMAT))
         if last:
             phases.reached("committing")
@@ -188,7 +175,7 @@ def _build_in_parts(path: Path, docs: list[IndexDoc], parts: int) -> None:
     folders = [path.with_name(f"{path.name}.part{n}") for n in range(parts)]
     context = multiprocessing.get_context("fork")
     children = [
-        context.Process(target=_fill_part, args=(folder, docs[n::parts], n, os.getpid()))
+        context.Process(target=_fill_part, args=(folder, docs[n::parts], os.getpid()))
         for n, folder in enumerate(folders)
     ]
     try:
@@ -203,7 +190,7 @@ def _build_in_parts(path: Path, docs: list[IndexDoc], parts: int) -> None:
         for folder in folders:
             merged.add_database(xapian.Database(str(folder)))
         phases.reached("committing")
-        merged.compact(str(path))
+        merged.compact(str(path), 0, 0, _SummingWords())
         merged.close()
     finally:
         for child in children:
@@ -214,11 +201,25 @@ def _build_in_parts(path: Path, docs: list[IndexDoc], parts: int) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _fill_part(folder: Path, docs: list[IndexDoc], part: int, parent: int) -> None:
+class _SummingWords(xapian.Compactor):
+    """Compaction of a build's parts: a word as written in several parts is in as
+    many documents as their counts add up to; any other metadata is each part's."""
+
+    def resolve_duplicate_metadata(self, key: bytes, tags: list[bytes]) -> bytes:
+        # ``key`` as the database stores it: the key written, after a marker.
+        if _SPELLING_KEY in key:
+            return str(sum(map(int, tags))).encode()
+        return tags[0]
+
+
+_SPELLING_KEY = a.SPELLING_KEY.encode()
+
+
+def _fill_part(folder: Path, docs: list[IndexDoc], parent: int) -> None:
     """In a forked child: one part of a build (no phases: the parent reaches them)."""
     die_with_parent(parent)
     try:
-        _fill(folder, docs, last=False, part=part)
+        _fill(folder, docs, last=False)
     except BaseException:
         os._exit(1)
 
@@ -243,17 +244,12 @@ def transaction(
     ``run`` number is stamped on each document written (``RUN_SLOT``)."""
     try:
         db.begin_transaction()
-        built = _has_counts(db)
         for doc_id in delete_ids:
-            if built:
-                _uncount(db, doc_id)
             db.delete_document(a.ID + doc_id)
         for article, minhash in articles:
             doc = document(article, minhash)
             if run is not None:
                 doc.add_value(a.RUN_SLOT, xapian.sortable_serialise(run))
-            if built:
-                _uncount(db, article.id)
             db.replace_document(a.ID + article.id, doc)
         for key, value in (metadata or {}).items():
             db.set_metadata(key, value)
@@ -263,36 +259,6 @@ def transaction(
         with contextlib.suppress(xapian.Error):
             db.cancel_transaction()
         raise
-
-
-def _has_counts(db: xapian.Database) -> bool:
-    """Whether ``db`` was built with counted terms (a cluster's replicas never are)."""
-    return next(iter(db.metadata_keys(a.COUNT_KEY)), None) is not None
-
-
-def _uncount(db: xapian.WritableDatabase, doc_id: str) -> None:
-    """Take the served document ``doc_id``'s counted terms off the build's counts, if
-    the build counted them (a document written since carries them as terms, which
-    go with it): its words and completion keys, made again from its stored article."""
-    for posting in db.postlist(a.ID + doc_id):
-        old = db.get_document(posting.docid)
-        article, _ = article_of(old.get_data())
-        carried = {item.term.decode("utf-8") for item in old.termlist()}
-        spellings = a.terms_and_spellings(article.body)[1]
-        for term in _counted_terms(article, spellings):
-            if term not in carried:
-                _count_one_less(db, term)
-
-
-def _count_one_less(db: xapian.WritableDatabase, term: str) -> None:
-    """One document fewer in a build's count of ``term`` (in any part that has it)."""
-    key = next(iter(db.metadata_keys(f"{a.COUNT_KEY}{term}\x00")), None)
-    if key is None:
-        return
-    _, count, part = a.counted(key)
-    db.set_metadata(key, "")  # an empty tag removes the key
-    if count > 1:
-        db.set_metadata(a.count_key(term, count - 1, part), _COUNTED)
 
 
 def _check(path: Path, expected: int, canary: str | None) -> None:

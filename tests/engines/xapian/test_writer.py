@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import xapian
 
-from search.completions import SEPARATOR
 from search.deadline import Deadline
 from search.engines.xapian import analysis, writer
 from search.engines.xapian.reader import XapianReader
@@ -128,30 +127,22 @@ def test_a_build_in_parts_holds_what_a_build_in_one_does(
         assert hits[0] == hits[1] and hits[0], q
 
 
-def test_a_build_counts_words_and_completions_once_and_later_writes_keep_counts_true(
+def test_a_build_counts_each_word_as_written_once_and_later_writes_add_theirs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A new database holds the words as written and the completion keys as one count
-    a term, not a term in each document (a build in parts counts each part's); a
-    document written later carries its own terms, and suggestions and completions
-    count documents from both. Replacing or deleting a built document takes its
-    terms off the counts: nothing is counted twice, or after it is gone."""
+    """A new database holds the words as written as one count a word, not a term in
+    each document (a build in parts sums the parts' counts); a document written later
+    carries its own terms, and suggestions count documents from both."""
     monkeypatch.setattr(writer, "PARALLEL_FROM", 2)
     bodies = ["A crate of apples.", "Another crate arrived.", "The crane lifted it.", "None."]
     docs = [(Article(id=f"a{n}", title=f"Dock {n}", body=body), signature(body))
             for n, body in enumerate(bodies)]  # fmt: skip
     path = tmp_path / "index"
     writer.build(path, docs, 2)  # "crate" in a document of each part
-
-    def reader_of() -> XapianReader:
-        return XapianReader(path)
-
-    reader = reader_of()
+    reader = XapianReader(path)
     assert not list(reader.db.allterms(analysis.SPELLING))
-    assert not list(reader.db.allterms(analysis.COMPLETE["word"]))
+    assert reader.db.get_metadata(analysis.SPELLING_KEY + "crate") == b"2"
     assert reader.spellings("crame", Deadline.after(10))[:2] == ["crate", "crane"]
-    dock = "dock" + SEPARATOR + "dock"
-    assert reader.completion_keys("word", "do", 10) == [(dock, 4)]
     reader.close()
     body = "A crane again."
     writer.apply(
@@ -159,31 +150,10 @@ def test_a_build_counts_words_and_completions_once_and_later_writes_keep_counts_
         [],
         [(Article(id=f"b{n}", title="Cranes", body=body), signature(body)) for n in range(2)],
     )
-    reader = reader_of()
+    reader = XapianReader(path)
     assert reader.db.get_termfreq(analysis.SPELLING + "crane") == 2
     assert reader.spellings("crame", Deadline.after(10))[:2] == ["crane", "crate"]  # 3 and 2
-    cranes = "cranes" + SEPARATOR + "cranes"
-    assert reader.completion_keys("word", "", 10) == [(cranes, 2), (dock, 4)]
     reader.close()
-    # a0 (the first part) again with its words, a1 (the second) gone, a2 retitled
-    writer.apply(
-        path,
-        ["a1"],
-        [docs[0], (Article(id="a2", title="Quay", body=bodies[2]), signature(bodies[2]))],
-    )
-    reader = reader_of()
-    quay = "quay" + SEPARATOR + "quay"
-    assert reader.completion_keys("word", "", 10) == [(cranes, 2), (dock, 2), (quay, 1)]
-    spellings = {"crate": 1, "crane": 3, "apples": 1, "another": 0, "arrived": 0, "lifted": 1}
-    for word, count in spellings.items():
-        assert documents_counted(reader.db, analysis.SPELLING + word) == count, word
-    reader.close()
-
-
-def documents_counted(db: xapian.Database, term: str) -> int:
-    """The documents with ``term``: those carrying it, and those a build counted."""
-    keys = db.metadata_keys(f"{analysis.COUNT_KEY}{term}\x00")
-    return int(db.get_termfreq(term)) + sum(analysis.counted(key)[1] for key in keys)
 
 
 def test_a_part_that_fails_fails_the_build_and_leaves_nothing(
