@@ -27,7 +27,7 @@ PREFIXES = {"title": "XT", "body": "XB", "people": "XN"}
 # people terms (Xapian's OP_SYNONYM adds their within-document frequencies), so one
 # length normalises every field (BM25F). A title derived from the lead sentence has
 # none: its words are the body's own. These stand in for terms of every field's words
-# in one, which repeated the body's: a third of what Xapian inverted in a build. The
+# in one, which repeated the body's: a fourth of what Xapian inverted in a build. The
 # weight was measured (docs/relevance.md): 2, the old all-text terms' title weight,
 # ranked Cranfield below the Whoosh engine (0.387 against 0.391); 3 to 6 gave
 # 0.393-0.394, and CACM 0.511, 0.514, 0.525, 0.525.
