@@ -35,7 +35,7 @@ from search.ingest.sources import RawArticle
 
 def _starting_with_any(*patterns: str) -> re.Pattern[str]:
     """One case-blind regex for a paragraph that starts with any of ``patterns``: one
-    anchored match, where a search a pattern was a fifth of extracting a record."""
+    anchored match, where a search a pattern was a tenth of extracting a record."""
     return re.compile("^(?:" + "|".join(f"(?:{pattern})" for pattern in patterns) + ")", re.I)
 
 

@@ -4,7 +4,7 @@ Xapian's own query parser reads some of the syntax differently (fuzzy words,
 ``-word`` inside groups, infix wildcards), so queries are built from our own parse
 with the same meaning the Whoosh engine gives them: a plain word matches title,
 body or people, scored on its terms in all of them as one term (``all_text``: a
-headline word counts twice, BM25F); a field's word matches that field's own terms;
+headline word weighted up, BM25F); a field's word matches that field's own terms;
 expansions (prefix, wildcard, fuzzy) read each field's vocabulary under the
 request's deadline, at most ``MAX_EXPANSIONS`` words each and
 ``MAX_QUERY_EXPANSIONS`` in all.
@@ -106,8 +106,8 @@ class QueryBuilder:
             if len(terms) == 1:
                 query = terms[0]
             elif isinstance(node, Phrase) and field is None:
-                # The headline terms have no positions: they score the phrase, found
-                # in one of the fields (no phrase spans two of them).
+                # The words' synonyms (with headline terms, which have no positions)
+                # score the phrase, found in one field (no phrase spans two of them).
                 query = xapian.Query(
                     xapian.Query.OP_FILTER,
                     xapian.Query(xapian.Query.OP_AND, terms),
