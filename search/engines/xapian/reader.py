@@ -144,14 +144,8 @@ class XapianReader:
         shard, where reading each document took two round trips."""
         if self.format < 1:  # no id slot before formats were recorded
             return {doc_id for doc_id in ids if self._docid(doc_id) is not None}
-        enquire = xapian.Enquire(self.db)
-        enquire.set_weighting_scheme(xapian.BoolWeight())
-        terms = [xapian.Query(a.ID + doc_id) for doc_id in ids]
-        enquire.set_query(xapian.Query(xapian.Query.OP_OR, terms))
-        spy = xapian.ValueCountMatchSpy(a.ID_SLOT)
-        enquire.add_matchspy(spy)
-        enquire.get_mset(0, 0, len(ids))
-        return {value.term.decode("utf-8") for value in spy.values()}
+        terms = xapian.Query(xapian.Query.OP_OR, [xapian.Query(a.ID + doc_id) for doc_id in ids])
+        return {value.decode("utf-8") for value in _slot_values(self.db, terms, a.ID_SLOT)}
 
     def _docid(self, doc_id: str) -> int | None:
         for item in self.db.postlist(a.ID + doc_id):
@@ -413,12 +407,21 @@ def _is_near(candidate: str, word: str, near: dict[str, int]) -> bool:
 
 def stored_records(db: xapian.Database) -> list[StoredDoc]:
     """Every article's record, from one match over ``STORED_SLOT`` (one answer a shard)."""
+    return [
+        stored_doc_of(value) for value in _slot_values(db, xapian.Query.MatchAll, a.STORED_SLOT)
+    ]
+
+
+def _slot_values(db: xapian.Database, query: xapian.Query, slot: int) -> list[bytes]:
+    """The distinct values in ``slot`` of the documents ``query`` matches, from a
+    value spy in one unweighted match (on a shard server, one answer a shard)."""
     enquire = xapian.Enquire(db)
-    enquire.set_query(xapian.Query.MatchAll)
-    spy = xapian.ValueCountMatchSpy(a.STORED_SLOT)
+    enquire.set_weighting_scheme(xapian.BoolWeight())
+    enquire.set_query(query)
+    spy = xapian.ValueCountMatchSpy(slot)
     enquire.add_matchspy(spy)
     enquire.get_mset(0, 0, db.get_doccount())
-    return [stored_doc_of(value.term) for value in spy.values()]
+    return [value.term for value in spy.values()]
 
 
 def _page(
