@@ -97,12 +97,11 @@ class QueryBuilder:
             assert field is not None
             query = self._expansion(node, field)
         else:
-            forms = self._forms(node.text, field)
+            forms, terms = self._forms_and_terms(node.text, field)
             if not forms:
                 return None
             if positive:
                 self.terms.update(forms if field != "people" else self._text_forms(node.text))
-            terms = self._terms(node.text, field)
             if len(terms) == 1:
                 query = terms[0]
             elif isinstance(node, Phrase) and field is None:
@@ -125,23 +124,22 @@ class QueryBuilder:
         """The phrase ``text`` in the title, the body or the people."""
         phrases = []
         for field in ql.TEXT_FIELDS:
-            words = [xapian.Query(a.PREFIXES[field] + form) for form in self._forms(text, field)]
+            words = self._forms_and_terms(text, field)[1]
             if len(words) > 1:
                 phrases.append(xapian.Query(xapian.Query.OP_PHRASE, words))
             elif words:
                 phrases.append(words[0])
         return xapian.Query(xapian.Query.OP_OR, phrases)
 
-    @classmethod
-    def _terms(cls, text: str, field: str | None) -> list[xapian.Query]:
-        """A query a word of ``text``: the field's term, or every field's (None)."""
-        if field is None:
-            return [all_text(form, word) for word, form in a.query_words(text)]
-        return [xapian.Query(a.PREFIXES[field] + form) for form in cls._forms(text, field)]
-
     @staticmethod
-    def _forms(text: str, field: str | None) -> list[str]:
-        return a.name_terms(text) if field == "people" else a.query_terms(text)
+    def _forms_and_terms(text: str, field: str | None) -> tuple[list[str], list[xapian.Query]]:
+        """The index forms of ``text``'s words (for highlights) and a query a word: its
+        term in ``field``, or its terms in every field as one (None, ``all_text``)."""
+        if field is None:
+            pairs = a.query_words(text)
+            return [form for _, form in pairs], [all_text(form, word) for word, form in pairs]
+        forms = a.name_terms(text) if field == "people" else a.query_terms(text)
+        return forms, [xapian.Query(a.PREFIXES[field] + form) for form in forms]
 
     @staticmethod
     def _text_forms(text: str) -> list[str]:
